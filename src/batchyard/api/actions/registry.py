@@ -1,0 +1,31 @@
+"""Actions as data: each wire Action name maps to its request model and its handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from batchyard.schema.base import ApiModel
+from batchyard.service.context import Caller
+from batchyard.service.jobs import JobReader
+from batchyard.service.submit import JobSubmitter
+from batchyard.service.tasks import TaskReader
+
+
+@dataclass(frozen=True)
+class Services:
+    """The use cases the API may call, built once by the composition root."""
+
+    submitter: JobSubmitter
+    jobs: JobReader
+    tasks: TaskReader
+
+
+Handler = Callable[[Services, Caller, Any], ApiModel]
+
+
+@dataclass(frozen=True)
+class Action:
+    request: type[ApiModel]
+    handler: Handler

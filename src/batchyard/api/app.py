@@ -1,0 +1,102 @@
+"""The HTTP face of batchyard: one endpoint for every Action, plus health.
+
+Every API reply is HTTP 200 with ``Content-Type: application/json`` exactly: the official SDK drops
+errors under any other content type and retries on any other status (API_NOTES §1.6).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from batchyard.api.actions import ACTIONS, Services
+from batchyard.api.protocol import (
+    RESPONSE_CONTENT_TYPE,
+    Call,
+    RawRequest,
+    parse_call,
+    render_error,
+    render_ok,
+)
+from batchyard.config.credentials import Credentials
+from batchyard.domain.errors import ApiError
+from batchyard.schema.base import dump, parse
+from batchyard.service.context import Caller
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2017-03-12"
+_ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+class ApiEndpoint:
+    def __init__(self, services: Services, credentials: Credentials, zones: Mapping[str, list[str]]) -> None:
+        self._services = services
+        self._credentials = credentials
+        self._regions = frozenset(zones)
+
+    async def respond(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            payload = await self._handle(request)
+            body = render_ok(payload, request_id)
+        except ApiError as exc:
+            body = render_error(exc, request_id)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            error = ApiError("InternalError", f"Internal error; quote RequestId {request_id}.")
+            body = render_error(error, request_id)
+        return Response(body, status_code=200, headers={"Content-Type": RESPONSE_CONTENT_TYPE})
+
+    async def _handle(self, request: Request) -> dict[str, Any]:
+        raw = RawRequest(
+            method=request.method,
+            host=request.headers.get("host", ""),
+            query=request.scope["query_string"].decode("utf-8", "surrogateescape"),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=await request.body(),
+        )
+        call = parse_call(raw, self._credentials.secret_key)
+        action = ACTIONS.get(call.action)
+        if action is None:
+            raise ApiError("InvalidAction", f"The action `{call.action}` does not exist.")
+        if call.version != API_VERSION:
+            raise ApiError(
+                "NoSuchVersion", f"The version `{call.version}` does not exist; use {API_VERSION}."
+            )
+        caller = Caller(self._credentials.account(call.secret_id), self._region(call))
+        parsed = parse(action.request, call.params)
+        result = await run_in_threadpool(action.handler, self._services, caller, parsed)
+        return dump(result)
+
+    def _region(self, call: Call) -> str:
+        if not call.region:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `Region`.")
+        if call.region not in self._regions:
+            raise ApiError("UnsupportedRegion", f"The region `{call.region}` is not served here.")
+        return call.region
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(endpoint: ApiEndpoint, lifespan: Lifespan) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/", endpoint.respond, methods=_ALL_METHODS),
+        ],
+        lifespan=lifespan,
+    )

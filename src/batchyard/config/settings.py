@@ -1,0 +1,53 @@
+"""Server configuration: embedded defaults, optionally overridden by a TOML file and CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from batchyard.config.catalog import InstanceType, default_instance_types, default_zones
+
+
+def _machine_memory_gib() -> int:
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(1, pages // 2**30)
+
+
+class LocalCapacity(BaseModel):
+    """What the local executor may hand out; defaults to the whole machine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    memory_gib: int = Field(default_factory=_machine_memory_gib, ge=1)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Path(".batchyard")
+    host: str = "127.0.0.1"
+    port: int = 9000
+    database_url: str | None = None  # default: SQLite in data_dir
+    executor: str = "local"
+    object_store: str = "local"
+    zones: dict[str, list[str]] = Field(default_factory=default_zones)
+    instance_types: dict[str, InstanceType] = Field(default_factory=default_instance_types)
+    local: LocalCapacity = Field(default_factory=LocalCapacity)
+    log_tail_bytes: int = 2048
+
+    @property
+    def sqlite_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'batchyard.db').resolve()}"
+
+    @classmethod
+    def load(cls, config_file: Path | None, **overrides: object) -> Settings:
+        """Defaults, then the TOML file, then explicit overrides (CLI flags that were given)."""
+        values: dict[str, object] = {}
+        if config_file is not None:
+            values.update(tomllib.loads(config_file.read_text()))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

@@ -1,0 +1,25 @@
+"""Resource identifiers in the shape Tencent Cloud uses: a prefix and 8 lowercase alphanumerics."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+_ALPHABET = string.ascii_lowercase + string.digits
+_SUFFIX = r"[a-z0-9]{8}"
+
+JOB_ID = re.compile(rf"job-{_SUFFIX}")
+ENV_ID = re.compile(rf"env-{_SUFFIX}")
+NODE_ID = re.compile(rf"node-{_SUFFIX}")
+INSTANCE_ID = re.compile(rf"ins-{_SUFFIX}")
+TASK_TEMPLATE_ID = re.compile(rf"task-tmpl-{_SUFFIX}")
+
+
+def new_id(prefix: str) -> str:
+    """A fresh random id such as ``job-2bmv4p7o``; callers rely on a unique index for collisions."""
+    return prefix + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+
+
+def is_job_id(value: str) -> bool:
+    return JOB_ID.fullmatch(value) is not None

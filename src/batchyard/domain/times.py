@@ -1,0 +1,13 @@
+"""Timestamps as the API shows them: ISO 8601 UTC to the second, ``None`` while not reached."""
+
+from __future__ import annotations
+
+import time
+
+
+def iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def iso_or_none(epoch: float | None) -> str | None:
+    return None if epoch is None else iso(epoch)

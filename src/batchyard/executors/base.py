@@ -1,0 +1,94 @@
+"""The boundary between the scheduler and whatever runs attempts (local processes, Slurm, Ray).
+
+The scheduler commits an attempt as STARTING before it calls ``launch``, and learns everything
+else from events. An executor never touches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: int
+    memory_gib: int
+
+    def fits(self, demand: Resources) -> bool:
+        return demand.cpu <= self.cpu and demand.memory_gib <= self.memory_gib
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.cpu + other.cpu, self.memory_gib + other.memory_gib)
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(self.cpu - other.cpu, self.memory_gib - other.memory_gib)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Where an attempt's log goes once it ends (a ``cos://`` URL), or nowhere."""
+
+    stdout: str | None
+    stderr: str | None
+
+
+@dataclass(frozen=True)
+class AttemptSpec:
+    """Everything needed to run one attempt of one task instance, fixed when it is launched."""
+
+    attempt_pk: int
+    job_id: str
+    task_name: str
+    index: int
+    instance_num: int
+    command: str
+    env: tuple[tuple[str, str], ...]
+    redirect: Redirect
+    demand: Resources
+
+
+class Failure(StrEnum):
+    """Who is to blame for an attempt that did not succeed: retry policy reads this."""
+
+    NONE = "NONE"  # succeeded
+    USER = "USER"  # the command exited non-zero or was killed for its own reasons
+    SYSTEM = "SYSTEM"  # staging, upload or the node failed; the command may never have run
+
+
+@dataclass(frozen=True)
+class AttemptStarted:
+    attempt_pk: int
+    at: float
+
+
+@dataclass(frozen=True)
+class AttemptFinished:
+    attempt_pk: int
+    at: float
+    exit_code: int | None
+    failure: Failure
+    reason: str
+
+
+AttemptEvent = AttemptStarted | AttemptFinished
+EventSink = Callable[[AttemptEvent], None]
+
+
+class Executor(Protocol):
+    def capacity(self) -> Resources:
+        """The total the scheduler may hand out at once."""
+
+    async def start(self, sink: EventSink) -> None:
+        """Begin delivering events to ``sink`` (called on the event loop)."""
+
+    def launch(self, attempts: Sequence[AttemptSpec]) -> None:
+        """Start these attempts. At most once per ``attempt_pk``: a repeat is ignored."""
+
+    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
+        """Resume watching attempts launched before a restart; ends unknown ones as SYSTEM failures."""
+
+    async def stop(self) -> None:
+        """Stop watching. Running attempts keep running and are re-attached on the next start."""

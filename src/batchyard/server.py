@@ -1,0 +1,81 @@
+"""The composition root: settings in, a running server out. Nothing else builds collaborators.
+
+Backends are chosen from dicts of factories by name, so an unknown name fails at start-up with
+the list of known ones rather than deep inside a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from starlette.applications import Starlette
+
+from batchyard.api.actions import Services
+from batchyard.api.app import ApiEndpoint, create_app
+from batchyard.config.credentials import Credentials, load_or_create
+from batchyard.config.settings import Settings
+from batchyard.executors.base import Executor, Resources
+from batchyard.executors.local import LocalExecutor
+from batchyard.scheduler.controller import Scheduler
+from batchyard.service.jobs import JobReader
+from batchyard.service.submit import JobSubmitter
+from batchyard.service.tasks import TaskReader
+from batchyard.storage.store import FsspecObjectStore, ObjectStore
+from batchyard.store.database import Database
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+StoreFactory = Callable[[Settings], ObjectStore]
+ExecutorFactory = Callable[[Settings, ObjectStore], Executor]
+
+OBJECT_STORES: dict[str, StoreFactory] = {
+    "local": lambda s: FsspecObjectStore.local(s.data_dir / "cos"),
+}
+EXECUTORS: dict[str, ExecutorFactory] = {
+    "local": lambda s, store: LocalExecutor(runs_dir(s), store, Resources(s.local.cpus, s.local.memory_gib)),
+}
+
+
+def runs_dir(settings: Settings) -> Path:
+    return settings.data_dir / "runs"
+
+
+def _pick(factories: dict[str, T], name: str, what: str) -> T:
+    if name not in factories:
+        raise SystemExit(f"unknown {what} {name!r}; known: {', '.join(sorted(factories))}")
+    return factories[name]
+
+
+def build(settings: Settings) -> tuple[Starlette, Credentials]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    credentials, created = load_or_create(settings.data_dir, os.environ)
+    if created is not None:
+        log.warning("generated an API key pair in %s (show it with `batchyard credentials show`)", created)
+    db = Database(settings.sqlite_url)
+    db.migrate()
+    store = _pick(OBJECT_STORES, settings.object_store, "object store")(settings)
+    executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store)
+    scheduler = Scheduler(db, executor)
+    services = Services(
+        submitter=JobSubmitter(db, settings.zones, settings.instance_types, scheduler.wake),
+        jobs=JobReader(db),
+        tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await scheduler.start()
+        log.info("batchyard is ready on http://%s:%s", settings.host, settings.port)
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            db.close()
+
+    return create_app(ApiEndpoint(services, credentials, settings.zones), lifespan), credentials

@@ -1,0 +1,21 @@
+"""Value limits of a job, as data: the documented ones and those batchyard chose where docs are silent."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+JOB_NAME_MAX: Final = 60
+JOB_DESCRIPTION_MAX: Final = 200
+TASK_NAME_MAX: Final = 60  # undocumented; the same as job and template names
+TASK_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")  # task names become parts of log file names
+TASKS_PER_JOB_MAX: Final = 1000
+TASK_INSTANCE_NUM_MAX: Final = 100_000
+PRIORITY_MAX: Final = 100
+MAX_RETRY_COUNT_MAX: Final = 10  # undocumented upper bound
+TIMEOUT_DEFAULT: Final = 86400
+TIMEOUT_MAX: Final = 7 * 86400
+CLIENT_TOKEN_MAX: Final = 64
+ENV_VAR_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FAILED_ACTIONS: Final = ("TERMINATE", "INTERRUPT", "FAST_INTERRUPT")
+DEPEND_ON_VALUES: Final = ("PRE_TASK_SUCCEED", "PRE_TASK_AT_LEAST_PARTLY_SUCCEED", "PRE_TASK_FINISHED")

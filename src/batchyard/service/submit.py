@@ -1,0 +1,170 @@
+"""SubmitJob: validate the whole request, then write the job and all its instances in one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from batchyard.config.catalog import InstanceType
+from batchyard.domain.dag import order_tasks
+from batchyard.domain.dependencies import DEFAULT_DEPEND_ON
+from batchyard.domain.errors import ApiError
+from batchyard.domain.ids import new_id
+from batchyard.domain.states import State
+from batchyard.schema.common import Job, Placement
+from batchyard.schema.jobs import SubmitJobRequest
+from batchyard.service import limits
+from batchyard.service.context import Caller, Wake
+from batchyard.service.task_validation import task_spec
+from batchyard.store.database import Database
+from batchyard.store.submissions import DuplicateJobId, NewJob, NewTask, find_by_client_token, insert_job
+
+_ID_ATTEMPTS = 5
+
+
+class JobSubmitter:
+    def __init__(
+        self,
+        db: Database,
+        zones: Mapping[str, list[str]],
+        instance_types: Mapping[str, InstanceType],
+        wake: Wake,
+    ) -> None:
+        self._db = db
+        self._zones = zones
+        self._instance_types = instance_types
+        self._wake = wake
+
+    def submit(self, caller: Caller, request: SubmitJobRequest) -> str:
+        job = self._validate(caller, request)
+        for _ in range(_ID_ATTEMPTS):
+            try:
+                with self._db.write() as conn:
+                    if request.ClientToken is not None:
+                        earlier = find_by_client_token(conn, caller.account, request.ClientToken)
+                        if earlier is not None:
+                            return _replay(earlier, job.submit_info)
+                    insert_job(conn, job)
+            except DuplicateJobId:
+                job = _with_new_id(job)
+                continue
+            self._wake()
+            return job.job_id
+        raise ApiError("InternalError", "Could not allocate a job id; please retry.")
+
+    def _validate(self, caller: Caller, request: SubmitJobRequest) -> NewJob:
+        zone = self._zone(caller.region, request.Placement)
+        spec = request.Job
+        _check_job_fields(spec, request.ClientToken)
+        names = [_task_name(task.TaskName, i) for i, task in enumerate(spec.Tasks)]
+        edges = sorted({(d.StartTask, d.EndTask) for d in spec.Dependences or []})
+        order_tasks(names, edges)
+        has_predecessor = {end for _, end in edges}
+        tasks = [
+            NewTask(
+                name=name,
+                instance_num=_instance_num(task.TaskInstanceNum, i),
+                spec=task_spec(task, f"Job.Tasks.{i}", self._instance_types),
+                initial=State.PENDING if name in has_predecessor else State.RUNNABLE,
+            )
+            for i, (name, task) in enumerate(zip(names, spec.Tasks, strict=True))
+        ]
+        return NewJob(
+            job_id=new_id("job"),
+            account=caller.account,
+            region=caller.region,
+            zone=zone,
+            name=spec.JobName or "",
+            description=spec.JobDescription or "",
+            priority=spec.Priority or 0,
+            depend_on=spec.TaskExecutionDependOn or DEFAULT_DEPEND_ON,
+            tags=[{"Key": t.Key, "Value": t.Value} for t in spec.Tags or []],
+            submit_info=_submit_info(request),
+            client_token=request.ClientToken,
+            create_time=time.time(),
+            tasks=tasks,
+            edges=edges,
+        )
+
+    def _zone(self, region: str, placement: Placement) -> str:
+        zone = placement.Zone
+        if zone in self._zones.get(region, []):
+            return zone
+        if any(zone in zones for zones in self._zones.values()):
+            raise ApiError("InvalidZone.MismatchRegion", f"The zone `{zone}` is not in region `{region}`.")
+        raise ApiError("InvalidParameterValue.UnavailableZone", f"The zone `{zone}` is not available.")
+
+
+def _check_job_fields(job: Job, client_token: str | None) -> None:
+    if job.JobName is not None and len(job.JobName) > limits.JOB_NAME_MAX:
+        raise ApiError(
+            "InvalidParameter.JobNameTooLong", f"JobName must be at most {limits.JOB_NAME_MAX} characters."
+        )
+    if job.JobDescription is not None and len(job.JobDescription) > limits.JOB_DESCRIPTION_MAX:
+        raise ApiError(
+            "InvalidParameter.JobDescriptionTooLong",
+            f"JobDescription must be at most {limits.JOB_DESCRIPTION_MAX} characters.",
+        )
+    if job.Priority is not None and job.Priority > limits.PRIORITY_MAX:
+        raise ApiError("InvalidParameterValue", f"Job.Priority must be 0..{limits.PRIORITY_MAX}.")
+    if not job.Tasks or len(job.Tasks) > limits.TASKS_PER_JOB_MAX:
+        raise ApiError("InvalidParameterValue", f"Job.Tasks must hold 1..{limits.TASKS_PER_JOB_MAX} tasks.")
+    if job.TaskExecutionDependOn is not None and job.TaskExecutionDependOn not in limits.DEPEND_ON_VALUES:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"Job.TaskExecutionDependOn must be one of {', '.join(limits.DEPEND_ON_VALUES)}.",
+        )
+    if job.Notifications:
+        raise ApiError("InvalidParameterValue", "Job.Notifications is not supported by this server yet.")
+    if client_token is not None and (
+        not client_token.isascii() or not 0 < len(client_token) <= limits.CLIENT_TOKEN_MAX
+    ):
+        raise ApiError(
+            "InvalidParameterValue", f"ClientToken must be 1..{limits.CLIENT_TOKEN_MAX} ASCII characters."
+        )
+
+
+def _task_name(name: str | None, i: int) -> str:
+    where = f"Job.Tasks.{i}.TaskName"
+    if not name:
+        raise ApiError("MissingParameter", f"The request is missing a required parameter `{where}`.")
+    if len(name) > limits.TASK_NAME_MAX:
+        raise ApiError(
+            "InvalidParameter.TaskNameTooLong",
+            f"`{where}` must be at most {limits.TASK_NAME_MAX} characters.",
+        )
+    if not limits.TASK_NAME.fullmatch(name):
+        raise ApiError("InvalidParameter.TaskName", f"`{where}` may hold only letters, digits, '_' and '-'.")
+    return name
+
+
+def _instance_num(value: int | None, i: int) -> int:
+    num = 1 if value is None else value
+    if not 1 <= num <= limits.TASK_INSTANCE_NUM_MAX:
+        raise ApiError(
+            "InvalidParameterValue.TaskInstanceNum",
+            f"`Job.Tasks.{i}.TaskInstanceNum` must be 1..{limits.TASK_INSTANCE_NUM_MAX}.",
+        )
+    return num
+
+
+def _submit_info(request: SubmitJobRequest) -> dict[str, Any]:
+    return {
+        "Placement": request.Placement.model_dump(exclude_none=True),
+        "Job": request.Job.model_dump(exclude_none=True),
+    }
+
+
+def _replay(earlier: Any, submit_info: dict[str, Any]) -> str:
+    if earlier.submit_info != submit_info:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"ClientToken was already used for job {earlier.job_id} with a different request.",
+        )
+    return str(earlier.job_id)
+
+
+def _with_new_id(job: NewJob) -> NewJob:
+    return replace(job, job_id=new_id("job"))

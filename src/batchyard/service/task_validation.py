@@ -1,0 +1,147 @@
+"""Turning one requested task into a ``TaskSpec``, refusing what batchyard cannot honour.
+
+Everything here runs before anything is stored. Features that would change what a task does
+(mappings, packages, containers, named environments) are refused with a clear message until they
+are implemented, rather than silently ignored; CVM details that only describe the virtual machine
+(image, disks, network) are accepted and have no effect on a local node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from batchyard.config.catalog import InstanceType
+from batchyard.domain.errors import ApiError
+from batchyard.domain.ids import ENV_ID
+from batchyard.domain.task_spec import TaskSpec
+from batchyard.schema.common import AnonymousComputeEnv, Application, RedirectInfo, Task
+from batchyard.service import limits
+from batchyard.storage.paths import parse_remote
+
+# Members whose effect is not implemented yet; refusing beats pretending.
+_NOT_YET: tuple[tuple[str, str], ...] = (
+    ("InputMappings", "InputMappings"),
+    ("OutputMappings", "OutputMappings"),
+    ("Authentications", "Authentications"),
+)
+
+
+def task_spec(task: Task, where: str, instance_types: Mapping[str, InstanceType]) -> TaskSpec:
+    for member, label in _NOT_YET:
+        if getattr(task, member):
+            raise ApiError("InvalidParameterValue", f"`{where}.{label}` is not supported by this server yet.")
+    kind = _instance_type(task, where, instance_types)
+    redirect = task.RedirectInfo or RedirectInfo()
+    return TaskSpec(
+        command=_command(task.Application, f"{where}.Application"),
+        env=_env(task, where),
+        instance_type=kind[0],
+        cpu=kind[1].cpu,
+        memory_gib=kind[1].memory_gib,
+        stdout_path=_redirect_dir(redirect.StdoutRedirectPath, f"{where}.RedirectInfo.StdoutRedirectPath"),
+        stderr_path=_redirect_dir(redirect.StderrRedirectPath, f"{where}.RedirectInfo.StderrRedirectPath"),
+        stdout_name=redirect.StdoutRedirectFileName or None,
+        stderr_name=redirect.StderrRedirectFileName or None,
+        max_retry=_max_retry(task.MaxRetryCount),
+        timeout=_timeout(task.Timeout, where),
+        failed_action=_failed_action(task.FailedAction, where),
+        max_concurrent=task.MaxConcurrentNum or None,
+    )
+
+
+def _command(app: Application, where: str) -> str:
+    form = app.DeliveryForm or "LOCAL"
+    if form not in ("LOCAL", "PACKAGE"):
+        raise ApiError("InvalidParameterValue", f"`{where}.DeliveryForm` must be LOCAL or PACKAGE.")
+    if form == "PACKAGE" or app.PackagePath:
+        raise ApiError(
+            "InvalidParameterValue", f"`{where}.DeliveryForm` PACKAGE is not supported by this server yet."
+        )
+    if app.Docker is not None:
+        raise ApiError("InvalidParameterValue", f"`{where}.Docker` is not supported by this server yet.")
+    if app.Commands:
+        raise ApiError("InvalidParameterValue", f"`{where}.Commands` is not supported by this server yet.")
+    if not app.Command:
+        raise ApiError("MissingParameter", f"The request is missing a required parameter `{where}.Command`.")
+    return app.Command
+
+
+def _env(task: Task, where: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for i, var in enumerate(task.EnvVars or []):
+        if not limits.ENV_VAR_NAME.fullmatch(var.Name):
+            raise ApiError(
+                "InvalidParameterValue", f"`{where}.EnvVars.{i}.Name` is not a valid variable name."
+            )
+        pairs.append((var.Name, var.Value))
+    return tuple(pairs)
+
+
+def _instance_type(
+    task: Task, where: str, instance_types: Mapping[str, InstanceType]
+) -> tuple[str, InstanceType]:
+    if task.EnvId is not None and task.ComputeEnv is None:
+        if not ENV_ID.fullmatch(task.EnvId):
+            raise ApiError("InvalidParameter.EnvIdMalformed", f"`{where}.EnvId` `{task.EnvId}` is malformed.")
+        raise ApiError(
+            "ResourceNotFound.ComputeEnv", f"The compute environment `{task.EnvId}` does not exist."
+        )
+    if task.ComputeEnv is None or task.EnvId is not None:
+        raise ApiError(
+            "AllowedOneAttributeInEnvIdAndComputeEnv", f"`{where}` needs exactly one of EnvId and ComputeEnv."
+        )
+    name = _requested_type(task.ComputeEnv, where)
+    if name not in instance_types:
+        raise ApiError(
+            "InvalidParameterValue.InstanceType", f"The instance type `{name}` is not offered here."
+        )
+    return name, instance_types[name]
+
+
+def _requested_type(env: AnonymousComputeEnv, where: str) -> str:
+    if env.EnvType not in (None, "MANAGED"):
+        raise ApiError("InvalidParameterValue.ComputeEnv", f"`{where}.ComputeEnv.EnvType` must be MANAGED.")
+    data = env.EnvData
+    names = [] if data is None else [data.InstanceType, *(data.InstanceTypes or [])]
+    name = next((n for n in names if n), None)
+    if name is None:
+        raise ApiError(
+            "InvalidParameterValue.ComputeEnv", f"`{where}.ComputeEnv.EnvData` must name an InstanceType."
+        )
+    return name
+
+
+def _redirect_dir(path: str | None, where: str) -> str | None:
+    if not path:
+        return None
+    try:
+        parse_remote(path, directory=True)
+    except ApiError as exc:
+        raise ApiError(exc.code, f"`{where}`: {exc.message}") from None
+    return path
+
+
+def _max_retry(value: int | None) -> int:
+    if value is not None and value > limits.MAX_RETRY_COUNT_MAX:
+        raise ApiError(
+            "InvalidParameterValue.MaxRetryCount",
+            f"MaxRetryCount must be at most {limits.MAX_RETRY_COUNT_MAX}.",
+        )
+    return value or 0
+
+
+def _timeout(value: int | None, where: str) -> int:
+    if value is None:
+        return limits.TIMEOUT_DEFAULT
+    if not 0 < value <= limits.TIMEOUT_MAX:
+        raise ApiError("InvalidParameterValue", f"`{where}.Timeout` must be 1..{limits.TIMEOUT_MAX} seconds.")
+    return value
+
+
+def _failed_action(value: str | None, where: str) -> str:
+    if value is not None and value not in limits.FAILED_ACTIONS:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"`{where}.FailedAction` must be one of {', '.join(limits.FAILED_ACTIONS)}.",
+        )
+    return value or "TERMINATE"

@@ -1,0 +1,145 @@
+"""DescribeTask and DescribeTaskLogs."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from batchyard.domain.errors import ApiError
+from batchyard.domain.states import State
+from batchyard.domain.task_spec import TaskSpec
+from batchyard.domain.times import iso, iso_or_none
+from batchyard.runner.logs import read_tail
+from batchyard.runner.paths import AttemptPaths
+from batchyard.schema.common import Filter
+from batchyard.schema.jobs import (
+    DescribeTaskLogsRequest,
+    DescribeTaskLogsResponse,
+    DescribeTaskRequest,
+    DescribeTaskResponse,
+    TaskInstanceLog,
+)
+from batchyard.service import views
+from batchyard.service.context import Caller
+from batchyard.service.jobs import find_job
+from batchyard.store import queries
+from batchyard.store.database import Database
+
+INSTANCES_LIMIT_DEFAULT = 100
+INSTANCES_LIMIT_MAX = 1000
+LOGS_LIMIT_DEFAULT = 5
+LOGS_LIMIT_MAX = 10
+_LOG_PREFIX = "data:text/plain;charset=utf-8;base64,"
+_STATE_FILTER = "task-instance-state"
+
+
+def find_task(conn: Connection, caller: Caller, job_id: str, task_name: str) -> tuple[Any, Any]:
+    job = find_job(conn, caller, job_id)
+    task = queries.task_by_name(conn, job.pk, task_name)
+    if task is None:
+        raise ApiError("ResourceNotFound.Task", f"The job `{job_id}` has no task `{task_name}`.")
+    return job, task
+
+
+class TaskReader:
+    def __init__(self, db: Database, runs_dir: Path, log_tail_bytes: int) -> None:
+        self._db = db
+        self._runs_dir = runs_dir
+        self._tail = log_tail_bytes
+
+    def describe(self, caller: Caller, request: DescribeTaskRequest) -> DescribeTaskResponse:
+        states = _state_filter(request.Filters)
+        offset = request.Offset or 0
+        limit = _limit(request.Limit, INSTANCES_LIMIT_DEFAULT, INSTANCES_LIMIT_MAX)
+        with self._db.read() as conn:
+            job, task = find_task(conn, caller, request.JobId, request.TaskName)
+            rows = queries.instances_page(conn, task.pk, states, offset, limit)
+        spec = TaskSpec.from_json(task.spec)
+        return DescribeTaskResponse(
+            JobId=job.job_id,
+            TaskName=task.name,
+            TaskState=task.state,
+            CreateTime=iso(task.create_time),
+            EndTime=iso_or_none(task.end_time),
+            TaskInstanceTotalCount=_matching(task, states),
+            TaskInstanceSet=[views.instance_view(r, task, spec, job.job_id) for r in rows],
+            TaskInstanceMetrics=views.instance_metrics([task]),
+        )
+
+    def logs(self, caller: Caller, request: DescribeTaskLogsRequest) -> DescribeTaskLogsResponse:
+        if request.TaskInstanceIndexes is not None and request.Offset is not None:
+            raise ApiError(
+                "InvalidParameter.InvalidParameterCombination",
+                "TaskInstanceIndexes and Offset cannot be given together.",
+            )
+        limit = _limit(request.Limit, LOGS_LIMIT_DEFAULT, LOGS_LIMIT_MAX)
+        with self._db.read() as conn:
+            job, task = find_task(conn, caller, request.JobId, request.TaskName)
+            rows = self._log_rows(conn, task, request, limit)
+            attempt_pks = queries.latest_attempt_pks(conn, task.pk, [r.idx for r in rows])
+        spec = TaskSpec.from_json(task.spec)
+        logs = [self._log(job.job_id, task.name, spec, r.idx, attempt_pks.get(r.idx)) for r in rows]
+        return DescribeTaskLogsResponse(TotalCount=task.instance_num, TaskInstanceLogSet=logs)
+
+    @staticmethod
+    def _log_rows(conn: Connection, task: Any, request: DescribeTaskLogsRequest, limit: int) -> list[Any]:
+        if request.TaskInstanceIndexes is None:
+            return queries.instances_page(conn, task.pk, None, request.Offset or 0, limit)
+        indexes = request.TaskInstanceIndexes[:limit]
+        rows = queries.instances_by_index(conn, task.pk, indexes)
+        missing = set(indexes) - {r.idx for r in rows}
+        if missing:
+            raise ApiError("ResourceNotFound.TaskInstance", f"The task has no instance {min(missing)}.")
+        return rows
+
+    def _log(
+        self, job_id: str, task_name: str, spec: TaskSpec, index: int, attempt_pk: int | None
+    ) -> TaskInstanceLog:
+        redirect = views.redirect_info(spec, job_id, task_name, index)
+        paths = None if attempt_pk is None else AttemptPaths.of(self._runs_dir, job_id, attempt_pk)
+        return TaskInstanceLog(
+            TaskInstanceIndex=index,
+            StdoutLog=None if paths is None else _encode(read_tail(paths.stdout, self._tail)),
+            StderrLog=None if paths is None else _encode(read_tail(paths.stderr, self._tail)),
+            StdoutRedirectPath=redirect.StdoutRedirectPath or "",
+            StderrRedirectPath=redirect.StderrRedirectPath or "",
+            StdoutRedirectFileName=redirect.StdoutRedirectFileName or "",
+            StderrRedirectFileName=redirect.StderrRedirectFileName or "",
+        )
+
+
+def _matching(task: Any, states: list[str] | None) -> int:
+    """How many instances match the filter, from the task's counters (no row count)."""
+    if states is None:
+        return int(task.instance_num)
+    counts = queries.counters(task)
+    return sum(counts[s] for s in set(states))
+
+
+def _encode(data: bytes) -> str:
+    return _LOG_PREFIX + base64.b64encode(data).decode()
+
+
+def _state_filter(filters: list[Filter] | None) -> list[str] | None:
+    states: list[str] | None = None
+    for f in filters or []:
+        if f.Name != _STATE_FILTER:
+            raise ApiError(
+                "InvalidFilter", f"Unknown filter `{f.Name}`; DescribeTask accepts `{_STATE_FILTER}`."
+            )
+        unknown = [v for v in f.Values if v not in State.__members__]
+        if unknown:
+            raise ApiError("InvalidParameterValue.InvalidFilter", f"`{unknown[0]}` is not an instance state.")
+        states = [v for v in f.Values if states is None or v in states]
+    return states
+
+
+def _limit(limit: int | None, default: int, maximum: int) -> int:
+    if limit is None:
+        return default
+    if not 0 < limit <= maximum:
+        raise ApiError("InvalidParameterValue.LimitExceeded", f"Limit must be 1..{maximum}.")
+    return limit

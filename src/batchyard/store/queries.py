@@ -1,0 +1,108 @@
+"""Reads behind the Describe actions; each one is served by an index of tables.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
+
+from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, tasks
+
+
+def job_by_id(conn: Connection, account: str, region: str, job_id: str) -> Any:
+    return conn.execute(
+        select(jobs).where(jobs.c.job_id == job_id, jobs.c.account == account, jobs.c.region == region)
+    ).one_or_none()
+
+
+def tasks_of(conn: Connection, job_pk: int) -> list[Any]:
+    return list(conn.execute(select(tasks).where(tasks.c.job_pk == job_pk).order_by(tasks.c.seq)))
+
+
+def tasks_of_jobs(conn: Connection, job_pks: Sequence[int]) -> list[Any]:
+    cols = [tasks.c.job_pk, tasks.c.state]
+    return list(conn.execute(select(*cols).where(tasks.c.job_pk.in_(list(job_pks)))))
+
+
+def dependences_of(conn: Connection, job_pk: int) -> list[tuple[str, str]]:
+    start, end = tasks.alias("start"), tasks.alias("end")
+    rows = conn.execute(
+        select(start.c.name, end.c.name)
+        .select_from(dependences)
+        .join(start, start.c.pk == dependences.c.start_task_pk)
+        .join(end, end.c.pk == dependences.c.end_task_pk)
+        .where(dependences.c.job_pk == job_pk)
+    )
+    return [(a, b) for a, b in rows]
+
+
+def task_by_name(conn: Connection, job_pk: int, name: str) -> Any:
+    return conn.execute(select(tasks).where(tasks.c.job_pk == job_pk, tasks.c.name == name)).one_or_none()
+
+
+def instances_page(
+    conn: Connection, task_pk: int, states: Sequence[str] | None, offset: int, limit: int
+) -> list[Any]:
+    query = select(instances).where(instances.c.task_pk == task_pk)
+    if states is not None:
+        query = query.where(instances.c.state.in_(list(states)))
+    return list(conn.execute(query.order_by(instances.c.idx).offset(offset).limit(limit)))
+
+
+def instances_by_index(conn: Connection, task_pk: int, indexes: Sequence[int]) -> list[Any]:
+    query = select(instances).where(instances.c.task_pk == task_pk, instances.c.idx.in_(list(indexes)))
+    return list(conn.execute(query.order_by(instances.c.idx)))
+
+
+def latest_attempt_pks(conn: Connection, task_pk: int, indexes: Sequence[int]) -> dict[int, int]:
+    """The primary key of each instance's latest attempt (instances never started are absent)."""
+    rows = conn.execute(
+        select(instances.c.idx, attempts.c.pk)
+        .join(
+            attempts,
+            and_(
+                attempts.c.task_pk == instances.c.task_pk,
+                attempts.c.idx == instances.c.idx,
+                attempts.c.number == instances.c.attempts,
+            ),
+        )
+        .where(instances.c.task_pk == task_pk, instances.c.idx.in_(list(indexes)))
+    )
+    return {idx: pk for idx, pk in rows}
+
+
+def counters(row: Any) -> dict[str, int]:
+    """A task row's per-state counters keyed by state name."""
+    return {state.value: row._mapping[col] for state, col in COUNTER.items()}
+
+
+# Jobs list ------------------------------------------------------------------------------------
+
+JobFilter = ColumnElement[bool]
+
+
+def filter_job_ids(values: Sequence[str]) -> JobFilter:
+    return jobs.c.job_id.in_(list(values))
+
+
+def filter_job_names(values: Sequence[str]) -> JobFilter:
+    return jobs.c.name.in_(list(values))
+
+
+def filter_job_states(values: Sequence[str]) -> JobFilter:
+    return jobs.c.state.in_(list(values))
+
+
+def filter_zones(values: Sequence[str]) -> JobFilter:
+    return jobs.c.zone.in_(list(values))
+
+
+def page_jobs(
+    conn: Connection, account: str, region: str, where: Sequence[JobFilter], offset: int, limit: int
+) -> tuple[int, list[Any]]:
+    """Newest first, with the total before paging."""
+    base: Select[Any] = select(jobs).where(jobs.c.account == account, jobs.c.region == region, *where)
+    total = conn.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = list(conn.execute(base.order_by(jobs.c.pk.desc()).offset(offset).limit(limit)))
+    return total, rows

@@ -1,0 +1,203 @@
+"""The scheduler's writes: batched instance moves with their counters, attempts, roll-ups.
+
+Every function takes the open transaction, so a tick's moves, counters and attempts commit
+together or not at all. Moves are trusted to be legal here: the scheduler checked them against
+the state machine before calling.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+
+from batchyard.domain.states import State
+from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, tasks
+
+
+@dataclass(frozen=True)
+class Move:
+    task_pk: int
+    idx: int
+    source: State
+    target: State
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def apply_moves(conn: Connection, moves: Sequence[Move]) -> None:
+    """Write instance moves grouped by the set of columns they change, then the task counters."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    deltas: Counter[tuple[int, State]] = Counter()
+    for move in moves:
+        groups[tuple(sorted(move.values))].append(
+            {
+                "b_task": move.task_pk,
+                "b_idx": move.idx,
+                "b_source": move.source.value,
+                "state": move.target.value,
+                **move.values,
+            }
+        )
+        deltas[(move.task_pk, move.source)] -= 1
+        deltas[(move.task_pk, move.target)] += 1
+    for columns, rows in groups.items():
+        stmt = (
+            update(instances)
+            .where(
+                instances.c.task_pk == bindparam("b_task"),
+                instances.c.idx == bindparam("b_idx"),
+                instances.c.state == bindparam("b_source"),
+            )
+            .values({"state": bindparam("state"), **{c: bindparam(c) for c in columns}})
+        )
+        conn.execute(stmt, rows)
+    add_to_counters(conn, deltas)
+
+
+def add_to_counters(conn: Connection, deltas: Counter[tuple[int, State]]) -> None:
+    per_task: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTER.values(), 0))
+    for (task_pk, state), delta in deltas.items():
+        per_task[task_pk][COUNTER[state]] += delta
+    if not per_task:
+        return
+    stmt = (
+        update(tasks)
+        .where(tasks.c.pk == bindparam("b_pk"))
+        .values({col: tasks.c[col] + bindparam(f"d_{col}") for col in COUNTER.values()})
+    )
+    conn.execute(
+        stmt, [{"b_pk": pk, **{f"d_{c}": d for c, d in cols.items()}} for pk, cols in per_task.items()]
+    )
+
+
+def move_all(conn: Connection, task_pk: int, source: State, target: State, values: dict[str, Any]) -> int:
+    """Move every instance of a task in ``source`` at once (dependency release or failure)."""
+    result = conn.execute(
+        update(instances)
+        .where(instances.c.task_pk == task_pk, instances.c.state == source.value)
+        .values(state=target.value, **values)
+    )
+    moved = result.rowcount
+    if moved:
+        add_to_counters(conn, Counter({(task_pk, source): -moved, (task_pk, target): moved}))
+    return moved
+
+
+def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert attempts in one statement, returning their primary keys in order."""
+    if not rows:
+        return []
+    result = conn.execute(insert(attempts).returning(attempts.c.pk, sort_by_parameter_order=True), rows)
+    return [row.pk for row in result]
+
+
+def update_attempts(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(k for k in row if k != "b_pk"))].append(row)
+    for columns, group in groups.items():
+        stmt = (
+            update(attempts)
+            .where(attempts.c.pk == bindparam("b_pk"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        conn.execute(stmt, group)
+
+
+def active_attempts(conn: Connection) -> list[Any]:
+    """Attempts not yet ended, with what is needed to rebuild their launch specs."""
+    return list(
+        conn.execute(
+            select(attempts.c.pk, attempts.c.task_pk, attempts.c.idx, attempts.c.number, attempts.c.state)
+            .where(attempts.c.end_time.is_(None))
+            .order_by(attempts.c.pk)
+        )
+    )
+
+
+def task_rows(conn: Connection, task_pks: Iterable[int]) -> list[Any]:
+    return list(conn.execute(select(tasks).where(tasks.c.pk.in_(list(task_pks)))))
+
+
+def task_runtime_row(conn: Connection, task_pk: int) -> Any:
+    return conn.execute(
+        select(tasks.c.pk, tasks.c.name, tasks.c.instance_num, tasks.c.spec, tasks.c.job_pk, jobs.c.job_id)
+        .join(jobs, jobs.c.pk == tasks.c.job_pk)
+        .where(tasks.c.pk == task_pk)
+    ).one()
+
+
+def set_task_state(conn: Connection, task_pk: int, state: State, end_time: float | None) -> None:
+    conn.execute(update(tasks).where(tasks.c.pk == task_pk).values(state=state.value, end_time=end_time))
+
+
+def successors(conn: Connection, task_pk: int) -> list[int]:
+    return list(conn.scalars(select(dependences.c.end_task_pk).where(dependences.c.start_task_pk == task_pk)))
+
+
+def predecessors(conn: Connection, task_pk: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(tasks.c.name, tasks.c.state, tasks.c.n_succeed)
+            .join(dependences, dependences.c.start_task_pk == tasks.c.pk)
+            .where(dependences.c.end_task_pk == task_pk)
+        )
+    )
+
+
+def job_of(conn: Connection, job_pk: int) -> Any:
+    return conn.execute(select(jobs.c.pk, jobs.c.state, jobs.c.depend_on).where(jobs.c.pk == job_pk)).one()
+
+
+def first_failed_task(conn: Connection, job_pk: int) -> str | None:
+    return conn.scalar(
+        select(tasks.c.name)
+        .where(
+            tasks.c.job_pk == job_pk, tasks.c.state.in_([State.FAILED.value, State.FAILED_INTERRUPTED.value])
+        )
+        .order_by(tasks.c.seq)
+        .limit(1)
+    )
+
+
+def task_state_counts(conn: Connection, job_pk: int) -> dict[State, int]:
+    rows = conn.execute(
+        select(tasks.c.state, func.count()).where(tasks.c.job_pk == job_pk).group_by(tasks.c.state)
+    )
+    return {State(state): n for state, n in rows}
+
+
+def set_job_state(conn: Connection, job_pk: int, state: State, end_time: float | None, reason: str) -> None:
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.pk == job_pk)
+        .values(state=state.value, end_time=end_time, state_reason=reason)
+    )
+
+
+def dispatch_candidates(conn: Connection, limit: int) -> list[Any]:
+    """Tasks with runnable instances, in dispatch order: priority, then first submitted first."""
+    return list(
+        conn.execute(
+            select(tasks.c.pk, tasks.c.n_runnable, tasks.c.n_starting, tasks.c.n_running)
+            .join(jobs, jobs.c.pk == tasks.c.job_pk)
+            .where(tasks.c.n_runnable > 0)
+            .order_by(jobs.c.priority.desc(), jobs.c.pk, tasks.c.seq)
+            .limit(limit)
+        )
+    )
+
+
+def runnable_instances(conn: Connection, task_pk: int, limit: int) -> list[Any]:
+    """(idx, attempts) of the first ``limit`` runnable instances of a task, lowest index first."""
+    return list(
+        conn.execute(
+            select(instances.c.idx, instances.c.attempts)
+            .where(and_(instances.c.task_pk == task_pk, instances.c.state == State.RUNNABLE.value))
+            .order_by(instances.c.idx)
+            .limit(limit)
+        )
+    )

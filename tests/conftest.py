@@ -1,0 +1,164 @@
+"""Fixtures that start the real server (a `batchyard serve` process) and talk to it with the official SDK."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tencentcloud.batch.v20170312 import batch_client, models
+from tencentcloud.common import credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+SECRET_ID = "AKIDbatchyardtest0000000000000000000"
+SECRET_KEY = "batchyardtestsecretkey0000000000"
+REGION = "ap-guangzhou"
+ZONE = "ap-guangzhou-3"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running `batchyard serve` with its data dir; restartable to test durability."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "BATCHYARD_SECRET_ID": SECRET_ID,
+            "BATCHYARD_SECRET_KEY": SECRET_KEY,
+            **self.extra_env,
+        }
+        log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "batchyard",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {log.name}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not become healthy within 30 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+        self.process = None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "data")
+    srv.start()
+    yield srv
+    srv.stop()
+    _kill_leftover_attempts(srv.data_dir)
+
+
+def _kill_leftover_attempts(data_dir: Path) -> None:
+    """Attempts outlive a stopped server by design; tests must not leave them behind."""
+    for pid_file in (data_dir / "runs").glob("*/*/pid"):
+        with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def make_client(endpoint: str, region: str = REGION, **profile: Any) -> batch_client.BatchClient:
+    http = HttpProfile(endpoint=endpoint, protocol="http", reqTimeout=30)
+    for key, value in profile.pop("http", {}).items():
+        setattr(http, key, value)
+    client_profile = ClientProfile(httpProfile=http, **profile)
+    return batch_client.BatchClient(credential.Credential(SECRET_ID, SECRET_KEY), region, client_profile)
+
+
+@pytest.fixture
+def client(server: Server) -> batch_client.BatchClient:
+    return make_client(server.endpoint)
+
+
+def call(client: batch_client.BatchClient, action: str, params: dict[str, Any]) -> Any:
+    """Call an action with a plain dict, the way users of the SDK often do."""
+    request = getattr(models, f"{action}Request")()
+    request.from_json_string(json.dumps(params))
+    return getattr(client, action)(request)
+
+
+def task(name: str, command: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "TaskName": name,
+        "TaskInstanceNum": extra.pop("TaskInstanceNum", 1),
+        "Application": {"DeliveryForm": "LOCAL", "Command": command},
+        "ComputeEnv": {"EnvType": "MANAGED", "EnvData": {"InstanceType": "S2.SMALL1"}},
+        **extra,
+    }
+
+
+def submit(client: batch_client.BatchClient, *tasks: dict[str, Any], **job: Any) -> str:
+    params = {"Placement": {"Zone": ZONE}, "Job": {"JobName": "test", "Tasks": list(tasks), **job}}
+    return str(call(client, "SubmitJob", params).JobId)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def wait_job(client: batch_client.BatchClient, job_id: str, timeout: float = 60) -> Any:
+    """Wait until the job is finished and return its DescribeJob response."""
+
+    def done() -> Any:
+        job = call(client, "DescribeJob", {"JobId": job_id})
+        return job if job.JobState in ("SUCCEED", "FAILED") else None
+
+    return wait_for(done, timeout)
