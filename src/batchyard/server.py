@@ -22,6 +22,7 @@ from batchyard.config.settings import Settings
 from batchyard.executors.base import Executor, Resources
 from batchyard.executors.local import LocalExecutor
 from batchyard.scheduler.controller import Scheduler
+from batchyard.service.control import JobControl
 from batchyard.service.jobs import JobReader
 from batchyard.service.submit import JobSubmitter
 from batchyard.service.tasks import TaskReader
@@ -66,6 +67,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
         submitter=JobSubmitter(db, settings.zones, settings.instance_types, scheduler.wake),
         jobs=JobReader(db),
         tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes),
+        control=JobControl(db, runs_dir(settings), scheduler.wake),
     )
 
     @asynccontextmanager

@@ -38,6 +38,7 @@ class Settings(BaseModel):
     instance_types: dict[str, InstanceType] = Field(default_factory=default_instance_types)
     local: LocalCapacity = Field(default_factory=LocalCapacity)
     log_tail_bytes: int = 2048
+    kill_grace_seconds: float = Field(default=5.0, gt=0)  # SIGTERM, then SIGKILL after this
 
     @property
     def sqlite_url(self) -> str:

@@ -36,7 +36,8 @@ ACTIVE_ORDER: tuple[State, ...] = (
     State.RUNNING,
 )
 
-# Allowed instance transitions. RUNNABLE again after STARTING/RUNNING is a retry or a lost node.
+# Allowed instance transitions. RUNNABLE again after STARTING/RUNNING is a retry or a lost node;
+# PENDING/RUNNABLE after FAILED is RetryJobs.
 TRANSITIONS: Mapping[State, frozenset[State]] = {
     State.SUBMITTED: frozenset({State.PENDING, State.RUNNABLE, State.FAILED}),
     State.PENDING: frozenset({State.RUNNABLE, State.FAILED}),
@@ -46,8 +47,8 @@ TRANSITIONS: Mapping[State, frozenset[State]] = {
     ),
     State.RUNNING: frozenset({State.RUNNABLE, State.SUCCEED, State.FAILED, State.FAILED_INTERRUPTED}),
     State.SUCCEED: frozenset(),
-    State.FAILED: frozenset({State.RUNNABLE}),
-    State.FAILED_INTERRUPTED: frozenset({State.FAILED, State.RUNNABLE}),
+    State.FAILED: frozenset({State.PENDING, State.RUNNABLE}),
+    State.FAILED_INTERRUPTED: frozenset({State.FAILED, State.PENDING, State.RUNNABLE}),
 }
 
 # Wire names of the per-state counters in TaskMetrics / TaskInstanceMetrics.

@@ -87,6 +87,12 @@ class Executor(Protocol):
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
         """Start these attempts. At most once per ``attempt_pk``: a repeat is ignored."""
 
+    def cancel(self, attempt_pks: Sequence[int]) -> None:
+        """Kill these attempts (the whole process tree, politely then firmly); unknown ones are ignored.
+
+        Each still ends with an ``AttemptFinished`` event.
+        """
+
     def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
         """Resume watching attempts launched before a restart; ends unknown ones as SYSTEM failures."""
 

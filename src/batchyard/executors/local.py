@@ -8,9 +8,11 @@ its logs in place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -46,8 +48,11 @@ class _Running:
 
 
 class LocalExecutor:
-    def __init__(self, runs_dir: Path, store: ObjectStore, capacity: Resources) -> None:
+    def __init__(
+        self, runs_dir: Path, store: ObjectStore, capacity: Resources, kill_grace_s: float = 5.0
+    ) -> None:
         self._runs_dir = runs_dir
+        self._kill_grace_s = kill_grace_s
         self._store = store
         self._capacity = capacity
         self._running: dict[int, _Running] = {}
@@ -74,6 +79,17 @@ class LocalExecutor:
             if spec.attempt_pk not in self._launched:
                 self._launched.add(spec.attempt_pk)
                 self._launch_one(spec)
+
+    def cancel(self, attempt_pks: Sequence[int]) -> None:
+        for pk in attempt_pks:
+            attempt = self._running.get(pk)
+            if attempt is not None:
+                _signal_group(attempt.pid, signal.SIGTERM)
+                self._started().call_later(self._kill_grace_s, self._kill_hard, pk, attempt.pid)
+
+    def _kill_hard(self, attempt_pk: int, pid: int) -> None:
+        if attempt_pk in self._running:
+            _signal_group(pid, signal.SIGKILL)
 
     def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
@@ -115,14 +131,17 @@ class LocalExecutor:
                 return
         self._conclude(spec, paths, killed_by=None)
 
+    def _started(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("LocalExecutor.start() was not awaited")
+        return self._loop
+
     def _watch(self, attempt: _Running) -> None:
-        assert self._loop is not None
         self._running[attempt.spec.attempt_pk] = attempt
-        self._loop.add_reader(attempt.pidfd, self._on_exit, attempt)
+        self._started().add_reader(attempt.pidfd, self._on_exit, attempt)
 
     def _unwatch(self, attempt: _Running) -> None:
-        assert self._loop is not None
-        self._loop.remove_reader(attempt.pidfd)
+        self._started().remove_reader(attempt.pidfd)
         os.close(attempt.pidfd)
         self._running.pop(attempt.spec.attempt_pk, None)
 
@@ -142,8 +161,7 @@ class LocalExecutor:
     def _finish(
         self, spec: AttemptSpec, paths: AttemptPaths, exit_code: int | None, failure: Failure, reason: str
     ) -> None:
-        assert self._loop is not None
-        future = self._loop.run_in_executor(self._io, self._upload_and_clean, spec, paths)
+        future = self._started().run_in_executor(self._io, self._upload_and_clean, spec, paths)
 
         def report(done: asyncio.Future[str | None]) -> None:
             upload_error = done.result()
@@ -168,8 +186,14 @@ class LocalExecutor:
         return None
 
     def _emit(self, event: AttemptStarted | AttemptFinished) -> None:
-        assert self._sink is not None
-        self._sink(event)
+        if self._sink is not None:
+            self._sink(event)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the attempt's whole process group (the wrapper made itself its leader)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
 
 
 def _owns(pid: int, attempt_pk: int) -> bool:

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from batchyard.domain.states import State
-from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, tasks
+from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, requests, tasks
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,16 @@ def active_attempts(conn: Connection) -> list[Any]:
     """Attempts not yet ended, with what is needed to rebuild their launch specs."""
     return list(
         conn.execute(
-            select(attempts.c.pk, attempts.c.task_pk, attempts.c.idx, attempts.c.number, attempts.c.state)
+            select(
+                attempts.c.pk,
+                attempts.c.task_pk,
+                attempts.c.idx,
+                attempts.c.number,
+                attempts.c.state,
+                attempts.c.launch_time,
+                attempts.c.running_time,
+                attempts.c.cancel_reason,
+            )
             .where(attempts.c.end_time.is_(None))
             .order_by(attempts.c.pk)
         )
@@ -149,7 +158,9 @@ def predecessors(conn: Connection, task_pk: int) -> list[Any]:
 
 
 def job_of(conn: Connection, job_pk: int) -> Any:
-    return conn.execute(select(jobs.c.pk, jobs.c.state, jobs.c.depend_on).where(jobs.c.pk == job_pk)).one()
+    return conn.execute(
+        select(jobs.c.pk, jobs.c.state, jobs.c.depend_on, jobs.c.state_reason).where(jobs.c.pk == job_pk)
+    ).one()
 
 
 def first_failed_task(conn: Connection, job_pk: int) -> str | None:
@@ -201,3 +212,63 @@ def runnable_instances(conn: Connection, task_pk: int, limit: int) -> list[Any]:
             .limit(limit)
         )
     )
+
+
+# Requests recorded by the API ------------------------------------------------------------------
+
+
+def pending_requests(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(requests).order_by(requests.c.pk)))
+
+
+def delete_requests(conn: Connection, pks: Sequence[int]) -> None:
+    if pks:
+        conn.execute(delete(requests).where(requests.c.pk.in_(list(pks))))
+
+
+def job_tasks(conn: Connection, job_pk: int) -> list[Any]:
+    return list(conn.execute(select(tasks).where(tasks.c.job_pk == job_pk).order_by(tasks.c.seq)))
+
+
+def job_edges(conn: Connection, job_pk: int) -> list[tuple[int, int]]:
+    rows = conn.execute(
+        select(dependences.c.start_task_pk, dependences.c.end_task_pk).where(dependences.c.job_pk == job_pk)
+    )
+    return [(a, b) for a, b in rows]
+
+
+def instance_state(conn: Connection, task_pk: int, idx: int) -> State | None:
+    state = conn.scalar(
+        select(instances.c.state).where(instances.c.task_pk == task_pk, instances.c.idx == idx)
+    )
+    return None if state is None else State(state)
+
+
+def indexes_in_state(conn: Connection, task_pk: int, state: State) -> list[int]:
+    return list(
+        conn.scalars(
+            select(instances.c.idx).where(instances.c.task_pk == task_pk, instances.c.state == state.value)
+        )
+    )
+
+
+def held_instances(conn: Connection) -> list[Any]:
+    """FAILED_INTERRUPTED instances, which keep their node until terminated or retried."""
+    return list(
+        conn.execute(
+            select(instances.c.task_pk, instances.c.idx).where(
+                instances.c.state == State.FAILED_INTERRUPTED.value
+            )
+        )
+    )
+
+
+def mark_cancelled(conn: Connection, attempt_pks: Sequence[int], reason: str) -> None:
+    if attempt_pks:
+        conn.execute(
+            update(attempts).where(attempts.c.pk.in_(list(attempt_pks))).values(cancel_reason=reason)
+        )
+
+
+def set_job_reason(conn: Connection, job_pk: int, reason: str) -> None:
+    conn.execute(update(jobs).where(jobs.c.pk == job_pk).values(state_reason=reason))

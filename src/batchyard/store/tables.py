@@ -113,6 +113,7 @@ attempts = Table(
     Column("launch_time", Float, nullable=False),
     Column("running_time", Float),
     Column("end_time", Float),
+    Column("cancel_reason", Text),  # set when the scheduler decided to kill it (termination)
     Index("ix_attempts_instance", "task_pk", "idx", "number"),
     Index(
         "ix_attempts_active",
@@ -120,4 +121,16 @@ attempts = Table(
         sqlite_where=Column("end_time").is_(None),
         postgresql_where=Column("end_time").is_(None),
     ),
+)
+
+# Intents recorded by the API for the scheduler to carry out (terminate, retry), consumed in order.
+requests = Table(
+    "requests",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("job_pk", Integer, ForeignKey("jobs.pk", ondelete="CASCADE"), nullable=False),
+    Column("task_pk", Integer),
+    Column("idx", Integer),
+    Column("create_time", Float, nullable=False),
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from batchyard.schema.base import ApiModel
 from batchyard.service.context import Caller
+from batchyard.service.control import JobControl
 from batchyard.service.jobs import JobReader
 from batchyard.service.submit import JobSubmitter
 from batchyard.service.tasks import TaskReader
@@ -20,6 +21,7 @@ class Services:
     submitter: JobSubmitter
     jobs: JobReader
     tasks: TaskReader
+    control: JobControl
 
 
 Handler = Callable[[Services, Caller, Any], ApiModel]

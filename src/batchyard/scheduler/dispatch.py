@@ -1,0 +1,88 @@
+"""Putting runnable instances on free capacity, highest priority first, first come first served."""
+
+from __future__ import annotations
+
+from batchyard.domain.ids import new_id
+from batchyard.domain.states import State
+from batchyard.executors.base import Resources
+from batchyard.scheduler.batch import Batch
+from batchyard.scheduler.ledger import Active
+from batchyard.scheduler.tick import Tick
+from batchyard.store import scheduling
+
+CANDIDATE_TASKS_PER_TICK = 200
+
+
+def dispatch(tick: Tick) -> None:
+    """Plan attempts while they fit, write them, then queue their launches for after the commit."""
+    free = tick.ledger.free
+    planned: list[Active] = []
+    candidates = scheduling.dispatch_candidates(tick.conn, CANDIDATE_TASKS_PER_TICK)
+    for task in candidates:
+        runtime = tick.runtimes.get(tick.conn, task.pk)
+        active = task.n_starting + task.n_running
+        room = _room(free, runtime.demand, task.n_runnable, runtime.spec.max_concurrent, active)
+        if room == 0 and not free.fits(runtime.demand):
+            break  # strict priority order: nothing jumps a task that is waiting for room
+        for instance in scheduling.runnable_instances(tick.conn, task.pk, room):
+            planned.append(
+                Active(
+                    0,
+                    task.pk,
+                    instance.idx,
+                    instance.attempts + 1,
+                    State.STARTING,
+                    runtime.demand,
+                    runtime.spec.timeout,
+                )
+            )
+            free -= runtime.demand
+    if not planned:
+        return
+    batch = tick.batch()
+    rows = [_new_attempt(batch, plan, tick.now) for plan in planned]
+    pks = scheduling.insert_attempts(tick.conn, rows)
+    batch.write(tick.conn)
+    for pk, plan in zip(pks, planned, strict=True):
+        plan.attempt_pk = pk
+        tick.ledger.add(plan)
+        tick.launches.append(tick.runtimes.get(tick.conn, plan.task_pk).attempt(pk, plan.idx))
+    tick.more = len(candidates) == CANDIDATE_TASKS_PER_TICK
+
+
+def _room(free: Resources, demand: Resources, runnable: int, max_concurrent: int | None, active: int) -> int:
+    """How many more instances of a task may start now."""
+    room = runnable
+    if demand.cpu:
+        room = min(room, free.cpu // demand.cpu)
+    if demand.memory_gib:
+        room = min(room, free.memory_gib // demand.memory_gib)
+    if max_concurrent:
+        room = min(room, max_concurrent - active)
+    return max(0, room)
+
+
+def _new_attempt(batch: Batch, plan: Active, now: float) -> dict[str, object]:
+    node = new_id("ins")
+    batch.move(
+        plan.task_pk,
+        plan.idx,
+        State.RUNNABLE,
+        State.STARTING,
+        attempts=plan.number,
+        node_instance_id=node,
+        launch_time=now,
+        running_time=None,
+        end_time=None,
+        exit_code=None,
+        reason="",
+    )
+    return {
+        "task_pk": plan.task_pk,
+        "idx": plan.idx,
+        "number": plan.number,
+        "node_instance_id": node,
+        "state": State.STARTING.value,
+        "launch_time": now,
+        "reason": "",
+    }
