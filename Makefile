@@ -27,7 +27,7 @@ test: $(VENV)/.installed lint
 	$(VENV)/bin/pytest -q
 
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .batchyard

@@ -41,6 +41,7 @@ class Server:
     data_dir: Path
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    config: str | None = None  # TOML overriding the server's defaults
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,21 +60,13 @@ class Server:
             **self.extra_env,
         }
         log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "batchyard",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        argv = [sys.executable, "-m", "batchyard", "serve", "--port", str(self.port)]
+        argv += ["--data-dir", str(self.data_dir)]
+        if self.config is not None:
+            config_file = self.data_dir.parent / f"config-{self.port}.toml"
+            config_file.write_text(self.config)
+            argv += ["--config", str(config_file)]
+        self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -94,11 +87,16 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "data")
+    yield from running(Server(tmp_path / "data"))
+
+
+def running(srv: Server) -> Iterator[Server]:
     srv.start()
-    yield srv
-    srv.stop()
-    _kill_leftover_attempts(srv.data_dir)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        _kill_leftover_attempts(srv.data_dir)
 
 
 def _kill_leftover_attempts(data_dir: Path) -> None:

@@ -67,7 +67,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
         submitter=JobSubmitter(db, settings.zones, settings.instance_types, scheduler.wake),
         jobs=JobReader(db),
         tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes),
-        control=JobControl(db, runs_dir(settings), scheduler.wake),
+        control=JobControl(db, runs_dir(settings), scheduler.settle_now),
     )
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -40,6 +41,7 @@ class Scheduler:
         self._ledger = Ledger(executor.capacity())
         self._runtimes = RuntimeCache(self._ledger.capacity)
         self._events: list[AttemptEvent] = []
+        self._waiters: list[threading.Event] = []
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,6 +71,22 @@ class Scheduler:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
+    def settle_now(self, timeout: float = 2.0) -> None:
+        """Wake the scheduler and wait (from a worker thread) until a tick has run since this call.
+
+        Used after recording an intent, so that a TerminateJob or RetryJobs caller sees its effect
+        in the very next Describe.
+        """
+        if self._loop is None:
+            return
+        done = threading.Event()
+        self._loop.call_soon_threadsafe(self._add_waiter, done)
+        done.wait(timeout)
+
+    def _add_waiter(self, done: threading.Event) -> None:
+        self._waiters.append(done)
+        self._wakeup.set()
+
     def _on_event(self, event: AttemptEvent) -> None:
         self._events.append(event)
         self._wakeup.set()
@@ -79,16 +97,20 @@ class Scheduler:
             if self._stopping:
                 break
             events, self._events = self._events, []
+            waiters, self._waiters = self._waiters, []
             try:
                 tick = await asyncio.to_thread(self._tick, events)
             except Exception:
                 log.exception("scheduler tick failed; retrying")
                 self._events[:0] = events
+                self._waiters[:0] = waiters
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
                 self._wakeup.set()
                 continue
             self._executor.cancel(tick.cancels)
             self._executor.launch(tick.launches)
+            for waiter in waiters:
+                waiter.set()
             if tick.more:
                 self._wakeup.set()
 

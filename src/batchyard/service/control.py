@@ -24,10 +24,10 @@ _FINISHED = (State.SUCCEED.value, State.FAILED.value)
 
 
 class JobControl:
-    def __init__(self, db: Database, runs_dir: Path, wake: Wake) -> None:
+    def __init__(self, db: Database, runs_dir: Path, settle: Wake) -> None:
         self._db = db
         self._runs_dir = runs_dir
-        self._wake = wake
+        self._settle = settle  # wakes the scheduler and returns once it has carried out the intent
 
     def terminate_job(self, caller: Caller, job_id: str) -> None:
         with self._db.write() as conn:
@@ -39,7 +39,7 @@ class JobControl:
             ):
                 return  # nothing left to stop
             control.record_intent(conn, Intent.TERMINATE_JOB, job.pk, time.time())
-        self._wake()
+        self._settle()
 
     def terminate_instance(self, caller: Caller, job_id: str, task_name: str, index: int) -> None:
         with self._db.write() as conn:
@@ -49,7 +49,7 @@ class JobControl:
                     "ResourceNotFound.TaskInstance", f"The task `{task_name}` has no instance {index}."
                 )
             control.record_intent(conn, Intent.TERMINATE_INSTANCE, job.pk, time.time(), task.pk, index)
-        self._wake()
+        self._settle()
 
     def retry_jobs(self, caller: Caller, job_ids: list[str]) -> None:
         if not 0 < len(job_ids) <= RETRY_JOB_IDS_MAX:
@@ -64,7 +64,7 @@ class JobControl:
                     )
             for job in jobs:
                 control.record_intent(conn, Intent.RETRY_JOB, job.pk, time.time())
-        self._wake()
+        self._settle()
 
     def delete_job(self, caller: Caller, job_id: str) -> None:
         with self._db.write() as conn:

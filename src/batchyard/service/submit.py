@@ -59,6 +59,7 @@ class JobSubmitter:
         spec = request.Job
         _check_job_fields(spec, request.ClientToken)
         names = [_task_name(task.TaskName, i) for i, task in enumerate(spec.Tasks)]
+        _check_unique(names)
         edges = sorted({(d.StartTask, d.EndTask) for d in spec.Dependences or []})
         order_tasks(names, edges)
         has_predecessor = {end for _, end in edges}
@@ -138,6 +139,14 @@ def _task_name(name: str | None, i: int) -> str:
     if not limits.TASK_NAME.fullmatch(name):
         raise ApiError("InvalidParameter.TaskName", f"`{where}` may hold only letters, digits, '_' and '-'.")
     return name
+
+
+def _check_unique(names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ApiError("InvalidParameter.TaskName", f"`Job.Tasks.{i}.TaskName` `{name}` is used twice.")
+        seen.add(name)
 
 
 def _instance_num(value: int | None, i: int) -> int:

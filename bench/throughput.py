@@ -1,0 +1,71 @@
+"""Throughput: how much of the machine reaches the users' commands, against `xargs -P` doing the same.
+
+`seq N | xargs -P<cpus> -n1 sh -c true` is one fork/exec of /bin/sh per instance with no bookkeeping:
+the physical limit for N one-CPU instances of `true` on this machine (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from harness import CPUS, BenchError, Figure, Target, make_client, running_server, submit, task, wait_job
+
+NAME = "throughput"
+RATIO_TARGET_N = 10_000
+RATIO_TARGET = 1.5
+GROWTH_TARGET = 1.2
+
+
+def sizes(quick: bool, with_100k: bool) -> list[int]:
+    if quick:
+        return [300, 1_000]
+    return [1_000, 10_000, 100_000] if with_100k else [1_000, 10_000]
+
+
+def xargs_seconds(n: int) -> float:
+    start = time.perf_counter()
+    subprocess.run(f"seq {n} | xargs -P{CPUS} -n1 sh -c true", shell=True, check=True)
+    return time.perf_counter() - start
+
+
+def server_seconds(n: int) -> tuple[float, float]:
+    """Seconds from SubmitJob to SUCCEED seen by DescribeJob (20 ms polls), and the server's peak RSS."""
+    with running_server() as server:
+        client = make_client(server.endpoint)
+        deadline = 60 + n * 0.03
+        start = time.perf_counter()
+        job_id = submit(client, task("t", "true", n))
+        state = wait_job(client, job_id, deadline)
+        elapsed = time.perf_counter() - start
+        if state != "SUCCEED":
+            raise BenchError(f"N={n}: job ended {state}")
+        return elapsed, server.peak_rss_mb()
+
+
+def one_size(n: int) -> list[Figure]:
+    """Server first, then xargs, each on an idle machine."""
+    seconds, rss = server_seconds(n)
+    baseline = xargs_seconds(n)
+    met = seconds / baseline <= RATIO_TARGET
+    target = Target(f"<= {RATIO_TARGET}x xargs", met) if n == RATIO_TARGET_N else None
+    return [
+        Figure(NAME, f"N={n:,} SubmitJob->SUCCEED", seconds, "s", baseline, "xargs -P", target),
+        Figure(NAME, f"N={n:,} cost per instance", seconds / n * 1e6, "us", baseline / n * 1e6, "xargs -P"),
+        Figure(NAME, f"N={n:,} server peak RSS", rss, "MB"),
+    ]
+
+
+def run(quick: bool, with_100k: bool) -> list[Figure]:
+    figures: list[Figure] = []
+    per_instance: dict[int, float] = {}
+    for n in sizes(quick, with_100k):
+        got = one_size(n)
+        per_instance[n] = got[1].value
+        figures += got
+    largest = max(per_instance)
+    if largest != 1_000 and 1_000 in per_instance:
+        growth = per_instance[largest] / per_instance[1_000]
+        target = Target(f"<= {GROWTH_TARGET}x (at 100k)", growth <= GROWTH_TARGET)
+        figures.append(Figure(NAME, f"cost/instance N={largest:,} / N=1,000", growth, "x", target=target))
+    return figures

@@ -1,0 +1,286 @@
+"""Job and task rules of Tencent Cloud Batch, shown with real commands through the official SDK."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from conftest import Server, call, make_client, running, submit, task, wait_for, wait_job
+
+ONE_SLOT = "[local]\ncpus = 1\nmemory_gib = 4\n"
+FOUR_SLOTS = "[local]\ncpus = 4\nmemory_gib = 16\n"
+
+
+@pytest.fixture
+def one_slot(tmp_path: Path) -> Iterator[Server]:
+    yield from running(Server(tmp_path / "data", config=ONE_SLOT))
+
+
+@pytest.fixture
+def four_slots(tmp_path: Path) -> Iterator[Server]:
+    yield from running(Server(tmp_path / "data", config=FOUR_SLOTS))
+
+
+def instance(client: Any, job_id: str, name: str, index: int = 0) -> Any:
+    return call(client, "DescribeTask", {"JobId": job_id, "TaskName": name}).TaskInstanceSet[index]
+
+
+def error_code(fn: Any, *args: Any) -> str:
+    with pytest.raises(TencentCloudSDKException) as info:
+        fn(*args)
+    return str(info.value.code)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_command_failing_twice_succeeds_on_its_third_attempt(client: Any, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    command = f"echo x >> {counter}; test $(wc -l < {counter}) -ge 3"
+    job_id = submit(client, task("flaky", command, MaxRetryCount=2))
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    assert counter.read_text() == "x\nx\nx\n"
+    view = instance(client, job_id, "flaky")
+    assert (view.TaskInstanceState, view.ExitCode, view.StateReason) == ("SUCCEED", 0, "")
+
+
+def test_retries_are_exhausted_after_max_retry_count(client: Any, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    job_id = submit(client, task("broken", f"echo x >> {counter}; exit 5", MaxRetryCount=1))
+
+    assert wait_job(client, job_id).JobState == "FAILED"
+    assert counter.read_text() == "x\nx\n"
+    assert instance(client, job_id, "broken").ExitCode == 5
+
+
+def test_timeout_kills_the_whole_process_group_and_says_so(client: Any, tmp_path: Path) -> None:
+    child = tmp_path / "child.pid"
+    job_id = submit(client, task("slow", f"sleep 60 & echo $! > {child}; wait", Timeout=1))
+
+    job = wait_job(client, job_id, timeout=20)
+
+    assert job.JobState == "FAILED"
+    view = instance(client, job_id, "slow")
+    assert view.TaskInstanceState == "FAILED"
+    assert "timed out" in view.StateReason
+    assert not alive(int(child.read_text())), "the command's children are killed too"
+
+
+def test_timeout_applies_to_each_retry(client: Any, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    job_id = submit(client, task("slow", f"echo x >> {counter}; sleep 60", Timeout=1, MaxRetryCount=1))
+
+    assert wait_job(client, job_id, timeout=30).JobState == "FAILED"
+    assert counter.read_text() == "x\nx\n"
+
+
+def test_interrupt_failed_action_keeps_the_instance_failed_interrupted(client: Any) -> None:
+    job_id = submit(client, task("bad", "exit 1", FailedAction="INTERRUPT"))
+
+    def interrupted() -> Any:
+        job = call(client, "DescribeJob", {"JobId": job_id})
+        return job if job.JobState == "FAILED_INTERRUPTED" else None
+
+    job = wait_for(interrupted)
+    assert job.TaskInstanceMetrics.FailedInterruptedCount == 1
+    assert error_code(call, client, "DeleteJob", {"JobId": job_id}) == "ResourceInUse.Job"
+
+    call(client, "TerminateJob", {"JobId": job_id})
+
+    assert wait_job(client, job_id).JobState == "FAILED"
+    call(client, "DeleteJob", {"JobId": job_id})
+
+
+def test_higher_priority_job_is_dispatched_first_when_capacity_is_short(one_slot: Server) -> None:
+    client = make_client(one_slot.endpoint)
+    blocker = submit(client, task("hold", "sleep 1"))
+    wait_for(lambda: call(client, "DescribeJob", {"JobId": blocker}).JobState == "RUNNING")
+    low = submit(client, task("t", "date +%s%N"), Priority=1)
+    low_too = submit(client, task("t", "date +%s%N"), Priority=1)
+    high = submit(client, task("t", "date +%s%N"), Priority=90)
+
+    for job_id in (blocker, low, low_too, high):
+        wait_job(client, job_id)
+
+    order = sorted(
+        (instance(client, j, "t").RunningTime, _started_ns(client, j), j) for j in (low, low_too, high)
+    )
+    assert [j for _, _, j in sorted(order, key=lambda o: o[1])] == [high, low, low_too]
+
+
+def _started_ns(client: Any, job_id: str) -> int:
+    log = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t"}).TaskInstanceLogSet[0]
+    return int(base64.b64decode(log.StdoutLog.split("base64,")[1]))
+
+
+def test_max_concurrent_num_caps_instances_running_at_once(four_slots: Server, tmp_path: Path) -> None:
+    client = make_client(four_slots.endpoint)
+    slots = tmp_path / "running"
+    slots.mkdir()
+    record = tmp_path / "overlap"
+    command = (
+        f"touch {slots}/$BATCH_TASK_INSTANCE_INDEX; ls {slots} | wc -l >> {record}; "
+        f"sleep 0.3; rm {slots}/$BATCH_TASK_INSTANCE_INDEX"
+    )
+    job_id = submit(client, task("capped", command, TaskInstanceNum=8, MaxConcurrentNum=2))
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    seen = [int(line) for line in record.read_text().split()]
+    assert len(seen) == 8
+    assert max(seen) == 2, f"instances seen running at once: {seen}"
+
+
+@pytest.mark.parametrize(
+    ("depend_on", "a_command", "b_runs"),
+    [
+        ("PRE_TASK_SUCCEED", "true", True),
+        ("PRE_TASK_SUCCEED", "exit $BATCH_TASK_INSTANCE_INDEX", False),
+        ("PRE_TASK_AT_LEAST_PARTLY_SUCCEED", "exit $BATCH_TASK_INSTANCE_INDEX", True),
+        ("PRE_TASK_AT_LEAST_PARTLY_SUCCEED", "false", False),
+        ("PRE_TASK_FINISHED", "false", True),
+    ],
+)
+def test_task_execution_depend_on(client: Any, depend_on: str, a_command: str, b_runs: bool) -> None:
+    job_id = submit(
+        client,
+        task("A", a_command, TaskInstanceNum=2),
+        task("B", "echo ran"),
+        Dependences=[{"StartTask": "A", "EndTask": "B"}],
+        TaskExecutionDependOn=depend_on,
+    )
+
+    wait_job(client, job_id)
+
+    b = instance(client, job_id, "B")
+    if b_runs:
+        assert (b.TaskInstanceState, b.ExitCode) == ("SUCCEED", 0)
+    else:
+        assert b.TaskInstanceState == "FAILED"
+        assert b.LaunchTime is None
+        assert depend_on in b.StateReason
+        assert "`A`" in call(client, "DescribeJob", {"JobId": job_id}).StateReason
+
+
+def test_terminate_job_kills_running_and_fails_queued_instances_within_a_second(one_slot: Server) -> None:
+    client = make_client(one_slot.endpoint)
+    job_id = submit(
+        client,
+        task("long", "sleep 60", TaskInstanceNum=3),
+        task("next", "true"),
+        Dependences=[{"StartTask": "long", "EndTask": "next"}],
+    )
+    wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING")
+
+    started = time.monotonic()
+    call(client, "TerminateJob", {"JobId": job_id})
+    job = wait_job(client, job_id, timeout=5)
+
+    assert time.monotonic() - started < 1.5
+    assert job.JobState == "FAILED"
+    assert job.StateReason == "Terminated by TerminateJob."
+    states = [
+        i.TaskInstanceState
+        for i in call(client, "DescribeTask", {"JobId": job_id, "TaskName": "long"}).TaskInstanceSet
+    ]
+    assert states == ["FAILED"] * 3
+    assert instance(client, job_id, "next").TaskInstanceState == "FAILED"
+
+
+def test_terminate_task_instance_stops_only_that_instance(client: Any) -> None:
+    job_id = submit(client, task("pair", "sleep $((BATCH_TASK_INSTANCE_INDEX * 60 + 1))", TaskInstanceNum=2))
+    wait_for(lambda: instance(client, job_id, "pair", 1).TaskInstanceState == "RUNNING")
+
+    call(client, "TerminateTaskInstance", {"JobId": job_id, "TaskName": "pair", "TaskInstanceIndex": 1})
+
+    job = wait_job(client, job_id, timeout=10)
+    assert job.JobState == "FAILED"
+    first, second = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "pair"}).TaskInstanceSet
+    assert first.TaskInstanceState == "SUCCEED"
+    assert (second.TaskInstanceState, second.StateReason) == (
+        "FAILED",
+        "Terminated by TerminateTaskInstance.",
+    )
+
+
+def test_terminate_rules_for_finished_jobs_and_unknown_instances(client: Any) -> None:
+    job_id = submit(client, task("ok", "true"))
+    wait_job(client, job_id)
+
+    call(client, "TerminateJob", {"JobId": job_id})  # a no-op on a finished job
+    call(client, "TerminateTaskInstance", {"JobId": job_id, "TaskName": "ok", "TaskInstanceIndex": 0})
+
+    assert call(client, "DescribeJob", {"JobId": job_id}).JobState == "SUCCEED"
+    bad_index = {"JobId": job_id, "TaskName": "ok", "TaskInstanceIndex": 5}
+    assert error_code(call, client, "TerminateTaskInstance", bad_index) == "ResourceNotFound.TaskInstance"
+    assert error_code(call, client, "TerminateJob", {"JobId": "job-00000000"}) == "ResourceNotFound.Job"
+    assert error_code(call, client, "TerminateJob", {"JobId": "nope"}) == "InvalidParameter.JobIdMalformed"
+
+
+def test_retry_jobs_reruns_failed_instances_and_their_successors(client: Any, tmp_path: Path) -> None:
+    flag = tmp_path / "fixed"
+    job_id = submit(
+        client,
+        task("A", f"test $BATCH_TASK_INSTANCE_INDEX = 0 || test -e {flag}", TaskInstanceNum=2),
+        task("B", "echo b"),
+        Dependences=[{"StartTask": "A", "EndTask": "B"}],
+    )
+    assert wait_job(client, job_id).JobState == "FAILED"
+    assert (
+        error_code(call, client, "RetryJobs", {"JobIds": [job_id, "job-00000000"]}) == "ResourceNotFound.Job"
+    )
+    first_run = instance(client, job_id, "A", 0)
+
+    flag.touch()
+    call(client, "RetryJobs", {"JobIds": [job_id]})
+
+    job = wait_job(client, job_id)
+    assert job.JobState == "SUCCEED"
+    assert job.StateReason == ""
+    assert instance(client, job_id, "A", 0).EndTime == first_run.EndTime, "succeeded instances are kept"
+    assert instance(client, job_id, "B").TaskInstanceState == "SUCCEED"
+    assert error_code(call, client, "RetryJobs", {"JobIds": [job_id]}) == "UnsupportedOperation"
+
+
+def test_delete_job_only_when_finished_and_then_it_is_gone(client: Any, server: Server) -> None:
+    job_id = submit(client, task("long", "sleep 60"))
+    wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING")
+
+    assert error_code(call, client, "DeleteJob", {"JobId": job_id}) == "ResourceInUse.Job"
+    call(client, "TerminateJob", {"JobId": job_id})
+    wait_job(client, job_id)
+    call(client, "DeleteJob", {"JobId": job_id})
+
+    assert error_code(call, client, "DescribeJob", {"JobId": job_id}) == "ResourceNotFound.Job"
+    assert error_code(call, client, "DeleteJob", {"JobId": job_id}) == "ResourceNotFound.Job"
+    assert call(client, "DescribeJobs", {}).TotalCount == 0
+    assert not (server.data_dir / "runs" / job_id).exists()
+
+
+def test_client_token_makes_submit_idempotent(client: Any) -> None:
+    first = submit(client, task("t", "true"), JobName="once")
+    params = {
+        "Placement": {"Zone": "ap-guangzhou-3"},
+        "ClientToken": "token-1",
+        "Job": {"JobName": "once", "Tasks": [task("t", "true")]},
+    }
+
+    a = call(client, "SubmitJob", params).JobId
+    b = call(client, "SubmitJob", params).JobId
+    changed = {**params, "Job": {**params["Job"], "JobName": "other"}}
+
+    assert a == b != first
+    assert call(client, "DescribeJobs", {}).TotalCount == 2
+    assert error_code(call, client, "SubmitJob", changed) == "InvalidParameterValue"
