@@ -41,7 +41,9 @@ class Server:
     data_dir: Path
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
-    config: str | None = None  # TOML overriding the server's defaults
+    config: str = ""  # TOML overriding the server's defaults
+    # Tests poll as fast as they like; the rate limits themselves are tested with this set.
+    rate_limited: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,10 +64,10 @@ class Server:
         log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
         argv = [sys.executable, "-m", "batchyard", "serve", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir)]
-        if self.config is not None:
-            config_file = self.data_dir.parent / f"config-{self.port}.toml"
-            config_file.write_text(self.config)
-            argv += ["--config", str(config_file)]
+        config = self.config if self.rate_limited else self.config + "\n[rate_limits]\nenabled = false\n"
+        config_file = self.data_dir.parent / f"config-{self.port}.toml"
+        config_file.write_text(config)
+        argv += ["--config", str(config_file)]
         self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from batchyard.api.actions import Services
 from batchyard.api.app import ApiEndpoint, create_app
+from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials, load_or_create
 from batchyard.config.settings import Settings
 from batchyard.executors.base import Executor, Resources
@@ -64,7 +65,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store)
     scheduler = Scheduler(db, executor)
     services = Services(
-        submitter=JobSubmitter(db, settings.zones, settings.instance_types, scheduler.wake),
+        submitter=JobSubmitter(db, settings, scheduler.wake),
         jobs=JobReader(db),
         tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes),
         control=JobControl(db, runs_dir(settings), scheduler.settle_now),
@@ -80,4 +81,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
             await scheduler.stop()
             db.close()
 
-    return create_app(ApiEndpoint(services, credentials, settings.zones), lifespan), credentials
+    limits = settings.rate_limits
+    limiter = RateLimiter(limits.per_second) if limits.enabled else None
+    endpoint = ApiEndpoint(services, credentials, settings.zones, limiter)
+    return create_app(endpoint, lifespan), credentials

@@ -284,3 +284,82 @@ def test_client_token_makes_submit_idempotent(client: Any) -> None:
     assert a == b != first
     assert call(client, "DescribeJobs", {}).TotalCount == 2
     assert error_code(call, client, "SubmitJob", changed) == "InvalidParameterValue"
+
+
+def test_commands_run_in_order_and_stop_at_the_first_failure(client: Any) -> None:
+    job_id = submit(
+        client,
+        {
+            **task("seq", "unused"),
+            "Application": {
+                "DeliveryForm": "LOCAL",
+                "Commands": [
+                    {"Command": "echo one"},
+                    {"Command": "echo two; exit 7"},
+                    {"Command": "echo three"},
+                ],
+            },
+        },
+    )
+
+    assert wait_job(client, job_id).JobState == "FAILED"
+    view = instance(client, job_id, "seq")
+    log = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "seq"}).TaskInstanceLogSet[0]
+    assert view.ExitCode == 7
+    assert base64.b64decode(log.StdoutLog.split("base64,")[1]) == b"one\ntwo\n"
+
+
+def test_command_and_commands_together_are_refused(client: Any) -> None:
+    both = {**task("t", "echo"), "Application": {"Command": "echo", "Commands": [{"Command": "echo"}]}}
+    params = {"Placement": {"Zone": "ap-guangzhou-3"}, "Job": {"Tasks": [both]}}
+
+    assert error_code(call, client, "SubmitJob", params) == "InvalidParameter.InvalidParameterCombination"
+
+
+def test_describe_jobs_filters_by_tags(client: Any) -> None:
+    render = submit(client, task("t", "true"), Tags=[{"Key": "team", "Value": "render"}])
+    science = submit(
+        client, task("t", "true"), Tags=[{"Key": "team", "Value": "science"}, {"Key": "cost", "Value": "low"}]
+    )
+    submit(client, task("t", "true"))
+
+    def ids(filters: list[dict[str, Any]]) -> set[str]:
+        return {j.JobId for j in call(client, "DescribeJobs", {"Filters": filters}).JobSet}
+
+    assert ids([{"Name": "tag-key", "Values": ["team"]}]) == {render, science}
+    assert ids([{"Name": "tag-value", "Values": ["low", "render"]}]) == {render, science}
+    assert ids([{"Name": "tag:team", "Values": ["science"]}]) == {science}
+    assert ids([{"Name": "tag-key", "Values": ["team"]}, {"Name": "tag:cost", "Values": ["low"]}]) == {
+        science
+    }
+    assert call(client, "DescribeJob", {"JobId": science}).Tags[1].Value == "low"
+
+
+def test_unfinished_job_quota_refuses_more_jobs_until_one_finishes(tmp_path: Path) -> None:
+    for srv in running(Server(tmp_path / "data", config="[quotas]\nunfinished_jobs = 2\n")):
+        client = make_client(srv.endpoint)
+        first = submit(client, task("t", "sleep 60"))
+        submit(client, task("t", "sleep 60"))
+
+        assert error_code(submit, client, task("t", "true")) == "LimitExceeded.JobQuota"
+        call(client, "TerminateJob", {"JobId": first})
+        wait_job(client, first)
+        submit(client, task("t", "true"))
+
+
+def test_rate_limit_answers_request_limit_exceeded_per_action(tmp_path: Path) -> None:
+    config = "[rate_limits]\nper_second = { DescribeJobs = 3, TerminateTaskInstance = 2 }\n"
+    for srv in running(Server(tmp_path / "data", config=config, rate_limited=True)):
+        client = make_client(srv.endpoint)
+        codes = []
+        for _ in range(6):
+            try:
+                call(client, "DescribeJobs", {})
+                codes.append("ok")
+            except TencentCloudSDKException as exc:
+                codes.append(exc.code)
+
+        assert codes[:3] == ["ok"] * 3
+        assert "RequestLimitExceeded" in codes[3:]
+        time.sleep(1)
+        assert call(client, "DescribeJobs", {}).TotalCount == 0, "the bucket refills"

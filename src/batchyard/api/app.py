@@ -27,6 +27,7 @@ from batchyard.api.protocol import (
     render_error,
     render_ok,
 )
+from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials
 from batchyard.domain.errors import ApiError
 from batchyard.schema.base import dump, parse
@@ -41,8 +42,15 @@ Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
 class ApiEndpoint:
-    def __init__(self, services: Services, credentials: Credentials, zones: Mapping[str, list[str]]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        credentials: Credentials,
+        zones: Mapping[str, list[str]],
+        limiter: RateLimiter | None,
+    ) -> None:
         self._services = services
+        self._limiter = limiter
         self._credentials = credentials
         self._regions = frozenset(zones)
 
@@ -76,6 +84,8 @@ class ApiEndpoint:
                 "NoSuchVersion", f"The version `{call.version}` does not exist; use {API_VERSION}."
             )
         caller = Caller(self._credentials.account(call.secret_id), self._region(call))
+        if self._limiter is not None:
+            self._limiter.acquire(caller.account, caller.region, call.action)
         parsed = parse(action.request, call.params)
         result = await run_in_threadpool(action.handler, self._services, caller, parsed)
         return dump(result)

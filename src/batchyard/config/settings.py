@@ -25,6 +25,34 @@ class LocalCapacity(BaseModel):
     memory_gib: int = Field(default_factory=_machine_memory_gib, ge=1)
 
 
+# Requests per second per account, region and action (Tencent's published values, API_NOTES §2.14).
+DEFAULT_RATE_LIMITS: dict[str, float] = {
+    "SubmitJob": 20,
+    "DescribeJob": 50,
+    "DescribeJobs": 10,
+    "DescribeJobSubmitInfo": 20,
+    "DescribeTask": 20,
+    "DescribeTaskLogs": 20,
+    "DeleteJob": 30,
+    "TerminateJob": 10,
+    "RetryJobs": 10,
+    "TerminateTaskInstance": 2,
+}
+
+
+class RateLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    per_second: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+
+
+class Quotas(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unfinished_jobs: int = Field(default=1000, ge=1)  # per account and region
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,6 +66,8 @@ class Settings(BaseModel):
     instance_types: dict[str, InstanceType] = Field(default_factory=default_instance_types)
     local: LocalCapacity = Field(default_factory=LocalCapacity)
     log_tail_bytes: int = 2048
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    quotas: Quotas = Field(default_factory=Quotas)
     kill_grace_seconds: float = Field(default=5.0, gt=0)  # SIGTERM, then SIGKILL after this
 
     @property

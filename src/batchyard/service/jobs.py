@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,7 +33,10 @@ _JOB_FILTERS: dict[str, Callable[[Sequence[str]], queries.JobFilter]] = {
     "job-name": queries.filter_job_names,
     "job-state": queries.filter_job_states,
     "zone": queries.filter_zones,
+    "tag-key": queries.filter_tag_keys,
+    "tag-value": queries.filter_tag_values,
 }
+_TAG_FILTER_PREFIX = "tag:"
 
 
 def find_job(conn: Connection, caller: Caller, job_id: str) -> Any:
@@ -111,8 +115,13 @@ def _job_filters(request: DescribeJobsRequest) -> list[queries.JobFilter]:
 
 def _job_filter(f: Filter) -> queries.JobFilter:
     build = _JOB_FILTERS.get(f.Name)
+    if build is None and f.Name.startswith(_TAG_FILTER_PREFIX) and len(f.Name) > len(_TAG_FILTER_PREFIX):
+        key = f.Name.removeprefix(_TAG_FILTER_PREFIX)
+        build = partial(queries.filter_tag, key)
     if build is None:
-        raise ApiError("InvalidFilter", f"Unknown filter `{f.Name}`; use one of {', '.join(_JOB_FILTERS)}.")
+        raise ApiError(
+            "InvalidFilter", f"Unknown filter `{f.Name}`; use one of {', '.join(_JOB_FILTERS)} or tag:<key>."
+        )
     if len(f.Values) > FILTER_VALUES_MAX:
         raise ApiError(
             "InvalidParameterValue.LimitExceeded", f"A filter takes at most {FILTER_VALUES_MAX} values."

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from batchyard.config.catalog import InstanceType
+from batchyard.config.settings import Settings
 from batchyard.domain.dag import order_tasks
 from batchyard.domain.dependencies import DEFAULT_DEPEND_ON
 from batchyard.domain.errors import ApiError
@@ -19,22 +18,24 @@ from batchyard.service import limits
 from batchyard.service.context import Caller, Wake
 from batchyard.service.task_validation import task_spec
 from batchyard.store.database import Database
-from batchyard.store.submissions import DuplicateJobId, NewJob, NewTask, find_by_client_token, insert_job
+from batchyard.store.submissions import (
+    DuplicateJobId,
+    NewJob,
+    NewTask,
+    find_by_client_token,
+    insert_job,
+    unfinished_jobs,
+)
 
 _ID_ATTEMPTS = 5
 
 
 class JobSubmitter:
-    def __init__(
-        self,
-        db: Database,
-        zones: Mapping[str, list[str]],
-        instance_types: Mapping[str, InstanceType],
-        wake: Wake,
-    ) -> None:
+    def __init__(self, db: Database, settings: Settings, wake: Wake) -> None:
         self._db = db
-        self._zones = zones
-        self._instance_types = instance_types
+        self._zones = settings.zones
+        self._instance_types = settings.instance_types
+        self._job_quota = settings.quotas.unfinished_jobs
         self._wake = wake
 
     def submit(self, caller: Caller, request: SubmitJobRequest) -> str:
@@ -46,6 +47,11 @@ class JobSubmitter:
                         earlier = find_by_client_token(conn, caller.account, request.ClientToken)
                         if earlier is not None:
                             return _replay(earlier, job.submit_info)
+                    if unfinished_jobs(conn, caller.account, caller.region) >= self._job_quota:
+                        raise ApiError(
+                            "LimitExceeded.JobQuota",
+                            f"At most {self._job_quota} unfinished jobs per account and region.",
+                        )
                     insert_job(conn, job)
             except DuplicateJobId:
                 job = _with_new_id(job)
@@ -117,6 +123,8 @@ def _check_job_fields(job: Job, client_token: str | None) -> None:
             "InvalidParameterValue",
             f"Job.TaskExecutionDependOn must be one of {', '.join(limits.DEPEND_ON_VALUES)}.",
         )
+    if job.Tags is not None and len(job.Tags) > limits.TAGS_MAX:
+        raise ApiError("InvalidParameterValue.LimitExceeded", f"A job takes at most {limits.TAGS_MAX} tags.")
     if job.Notifications:
         raise ApiError("InvalidParameterValue", "Job.Notifications is not supported by this server yet.")
     if client_token is not None and (

@@ -30,6 +30,7 @@ def task_spec(task: Task, where: str, instance_types: Mapping[str, InstanceType]
     for member, label in _NOT_YET:
         if getattr(task, member):
             raise ApiError("InvalidParameterValue", f"`{where}.{label}` is not supported by this server yet.")
+    _check_local_redirect(task, where)
     kind = _instance_type(task, where, instance_types)
     redirect = task.RedirectInfo or RedirectInfo()
     return TaskSpec(
@@ -59,11 +60,17 @@ def _command(app: Application, where: str) -> str:
         )
     if app.Docker is not None:
         raise ApiError("InvalidParameterValue", f"`{where}.Docker` is not supported by this server yet.")
-    if app.Commands:
-        raise ApiError("InvalidParameterValue", f"`{where}.Commands` is not supported by this server yet.")
-    if not app.Command:
-        raise ApiError("MissingParameter", f"The request is missing a required parameter `{where}.Command`.")
-    return app.Command
+    if bool(app.Command) == bool(app.Commands):
+        raise ApiError(
+            "InvalidParameter.InvalidParameterCombination",
+            f"`{where}` needs exactly one of Command and Commands.",
+        )
+    return app.Command or _sequence([c.Command for c in app.Commands or []])
+
+
+def _sequence(commands: list[str]) -> str:
+    """``Commands`` run in order in one attempt, each in its own subshell, stopping at the first failure."""
+    return " && ".join(f"(\n{command}\n)" for command in commands)
 
 
 def _env(task: Task, where: str) -> tuple[tuple[str, str], ...]:
@@ -90,6 +97,7 @@ def _instance_type(
         raise ApiError(
             "AllowedOneAttributeInEnvIdAndComputeEnv", f"`{where}` needs exactly one of EnvId and ComputeEnv."
         )
+    _check_cvm_fields(task.ComputeEnv, where)
     name = _requested_type(task.ComputeEnv, where)
     if name not in instance_types:
         raise ApiError(
@@ -109,6 +117,29 @@ def _requested_type(env: AnonymousComputeEnv, where: str) -> str:
             "InvalidParameterValue.ComputeEnv", f"`{where}.ComputeEnv.EnvData` must name an InstanceType."
         )
     return name
+
+
+def _check_cvm_fields(env: AnonymousComputeEnv, where: str) -> None:
+    image = env.EnvData.ImageId if env.EnvData else None
+    if image and not limits.IMAGE_ID.fullmatch(image):
+        raise ApiError(
+            "InvalidParameter.ImageIdMalformed", f"`{where}.ComputeEnv.EnvData.ImageId` is malformed."
+        )
+
+
+def _check_local_redirect(task: Task, where: str) -> None:
+    info = task.RedirectLocalInfo
+    if info is None:
+        return
+    for name in ("StdoutLocalPath", "StderrLocalPath"):
+        path = getattr(info, name)
+        if path and not path.startswith("/"):
+            raise ApiError(
+                "InvalidParameterValue.LocalPath", f"`{where}.RedirectLocalInfo.{name}` must be absolute."
+            )
+    raise ApiError(
+        "InvalidParameterValue", f"`{where}.RedirectLocalInfo` is not supported by this server yet."
+    )
 
 
 def _redirect_dir(path: str | None, where: str) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, select
 
-from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, tasks
+from batchyard.store.tables import COUNTER, attempts, dependences, instances, job_tags, jobs, tasks
 
 
 def job_by_id(conn: Connection, account: str, region: str, job_id: str) -> Any:
@@ -96,6 +96,20 @@ def filter_job_states(values: Sequence[str]) -> JobFilter:
 
 def filter_zones(values: Sequence[str]) -> JobFilter:
     return jobs.c.zone.in_(list(values))
+
+
+def filter_tag_keys(values: Sequence[str]) -> JobFilter:
+    return exists().where(job_tags.c.job_pk == jobs.c.pk, job_tags.c.key.in_(list(values)))
+
+
+def filter_tag_values(values: Sequence[str]) -> JobFilter:
+    return exists().where(job_tags.c.job_pk == jobs.c.pk, job_tags.c.value.in_(list(values)))
+
+
+def filter_tag(key: str, values: Sequence[str]) -> JobFilter:
+    return exists().where(
+        job_tags.c.job_pk == jobs.c.pk, job_tags.c.key == key, job_tags.c.value.in_(list(values))
+    )
 
 
 def page_jobs(

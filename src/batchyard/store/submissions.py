@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from batchyard.domain.states import State
 from batchyard.domain.task_spec import TaskSpec
-from batchyard.store.tables import COUNTER, dependences, instances, jobs, tasks
+from batchyard.store.tables import COUNTER, dependences, instances, job_tags, jobs, tasks
 
 _INSTANCE_CHUNK = 20_000
 
@@ -48,6 +48,10 @@ class DuplicateJobId(Exception):
 
 def insert_job(conn: Connection, job: NewJob) -> int:
     job_pk = _insert_job_row(conn, job)
+    if job.tags:
+        conn.execute(
+            insert(job_tags), [{"job_pk": job_pk, "key": t["Key"], "value": t["Value"]} for t in job.tags]
+        )
     task_pks = _insert_tasks(conn, job_pk, job)
     if job.edges:
         conn.execute(
@@ -60,6 +64,14 @@ def insert_job(conn: Connection, job: NewJob) -> int:
     for task in job.tasks:
         _insert_instances(conn, task_pks[task.name], task)
     return job_pk
+
+
+def unfinished_jobs(conn: Connection, account: str, region: str) -> int:
+    finished = [State.SUCCEED.value, State.FAILED.value]
+    query = select(func.count()).where(
+        jobs.c.account == account, jobs.c.region == region, jobs.c.state.not_in(finished)
+    )
+    return int(conn.scalar(query) or 0)
 
 
 def find_by_client_token(conn: Connection, account: str, token: str) -> Any:

@@ -50,6 +50,18 @@ jobs = Table(
     Column("end_time", Float),
     UniqueConstraint("account", "client_token", name="uq_jobs_client_token"),
     Index("ix_jobs_scope", "account", "region", "pk"),
+    Index("ix_jobs_scope_state", "account", "region", "state"),
+)
+
+# Tags again, one row each, so the tag filters of DescribeJobs are indexed lookups.
+job_tags = Table(
+    "job_tags",
+    metadata,
+    Column("job_pk", Integer, ForeignKey("jobs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Index("ix_job_tags_key_value", "key", "value"),
+    Index("ix_job_tags_job", "job_pk"),
 )
 
 tasks = Table(
