@@ -221,6 +221,15 @@ def _zone(zone: str) -> Edit:
     return lambda r: r["Placement"].update(Zone=zone)
 
 
+def _env_data(**members: Any) -> Edit:
+    return lambda r: r["Job"]["Tasks"][1]["ComputeEnv"]["EnvData"].update(members)
+
+
+def _notify(topic: str, *events: str) -> Edit:
+    configs = [{"EventName": e, "EventVars": []} for e in events]
+    return _job(Notifications=[{"TopicName": topic, "EventConfigs": configs}])
+
+
 def _depends(*edges: tuple[str, str]) -> Edit:
     return _job(Dependences=[{"StartTask": a, "EndTask": b} for a, b in edges])
 
@@ -259,6 +268,34 @@ SUBMIT_CASES: dict[str, tuple[Edit, str]] = {
     "zone-other-region": (_zone("ap-shanghai-2"), "InvalidZone.MismatchRegion"),
     "zone-unknown": (_zone("ap-guangzhou-99"), "InvalidParameterValue.UnavailableZone"),
     "max-retry-11": (_second_task(MaxRetryCount=11), "InvalidParameterValue.MaxRetryCount"),
+    "image-id": (_env_data(ImageId="img-BAD"), "InvalidParameter.ImageIdMalformed"),
+    "instance-type-twice": (
+        _env_data(InstanceTypes=["S2.SMALL1", "S2.SMALL1"]),
+        "InvalidParameterValue.InstanceTypeDuplicate",
+    ),
+    "env-type": (
+        _second_task(ComputeEnv={"EnvType": "THPC", "EnvData": {}}),
+        "InvalidParameterValue.ComputeEnv",
+    ),
+    "no-instance-type": (_second_task(ComputeEnv={"EnvData": {}}), "InvalidParameterValue.ComputeEnv"),
+    "eleven-tags": (
+        _job(Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(11)]),
+        "InvalidParameterValue.LimitExceeded",
+    ),
+    "local-path": (
+        _second_task(RedirectLocalInfo={"StdoutLocalPath": "relative/logs/"}),
+        "InvalidParameterValue.LocalPath",
+    ),
+    "topic-too-long": (_notify("t" * 65, "JOB_SUCCEED"), "InvalidParameter.NotificationTopicNameTooLong"),
+    "topic-name": (_notify("1bad topic", "JOB_SUCCEED"), "InvalidParameter.NotificationTopicName"),
+    "event-twice": (
+        _notify("topic", "JOB_SUCCEED", "JOB_SUCCEED"),
+        "InvalidParameter.NotificationEventNameDuplicate",
+    ),
+    "command-and-commands": (
+        _second_task(Application={"Command": "true", "Commands": [{"Command": "true"}]}),
+        "InvalidParameter.InvalidParameterCombination",
+    ),
 }
 
 

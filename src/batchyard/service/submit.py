@@ -16,6 +16,7 @@ from batchyard.schema.common import Job, Placement
 from batchyard.schema.jobs import SubmitJobRequest
 from batchyard.service import limits
 from batchyard.service.context import Caller, Wake
+from batchyard.service.notification_validation import check_notifications
 from batchyard.service.task_validation import task_spec
 from batchyard.store.database import Database
 from batchyard.store.submissions import (
@@ -125,8 +126,7 @@ def _check_job_fields(job: Job, client_token: str | None) -> None:
         )
     if job.Tags is not None and len(job.Tags) > limits.TAGS_MAX:
         raise ApiError("InvalidParameterValue.LimitExceeded", f"A job takes at most {limits.TAGS_MAX} tags.")
-    if job.Notifications:
-        raise ApiError("InvalidParameterValue", "Job.Notifications is not supported by this server yet.")
+    check_notifications(job.Notifications or [])
     if client_token is not None and (
         not client_token.isascii() or not 0 < len(client_token) <= limits.CLIENT_TOKEN_MAX
     ):
@@ -139,6 +139,10 @@ def _task_name(name: str | None, i: int) -> str:
     where = f"Job.Tasks.{i}.TaskName"
     if not name:
         raise ApiError("MissingParameter", f"The request is missing a required parameter `{where}`.")
+    return check_task_name(name, where)
+
+
+def check_task_name(name: str, where: str) -> str:
     if len(name) > limits.TASK_NAME_MAX:
         raise ApiError(
             "InvalidParameter.TaskNameTooLong",

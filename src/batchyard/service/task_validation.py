@@ -110,7 +110,13 @@ def _requested_type(env: AnonymousComputeEnv, where: str) -> str:
     if env.EnvType not in (None, "MANAGED"):
         raise ApiError("InvalidParameterValue.ComputeEnv", f"`{where}.ComputeEnv.EnvType` must be MANAGED.")
     data = env.EnvData
-    names = [] if data is None else [data.InstanceType, *(data.InstanceTypes or [])]
+    listed = [] if data is None else data.InstanceTypes or []
+    if len(set(listed)) != len(listed):
+        raise ApiError(
+            "InvalidParameterValue.InstanceTypeDuplicate",
+            f"`{where}.ComputeEnv.EnvData.InstanceTypes` repeats a type.",
+        )
+    names = [] if data is None else [data.InstanceType, *listed]
     name = next((n for n in names if n), None)
     if name is None:
         raise ApiError(

@@ -25,6 +25,7 @@ from batchyard.schema.jobs import (
 from batchyard.service import views
 from batchyard.service.context import Caller
 from batchyard.service.jobs import find_job
+from batchyard.service.submit import check_task_name
 from batchyard.store import queries
 from batchyard.store.database import Database
 
@@ -38,6 +39,7 @@ _STATE_FILTER = "task-instance-state"
 
 def find_task(conn: Connection, caller: Caller, job_id: str, task_name: str) -> tuple[Any, Any]:
     job = find_job(conn, caller, job_id)
+    check_task_name(task_name, "TaskName")
     task = queries.task_by_name(conn, job.pk, task_name)
     if task is None:
         raise ApiError("ResourceNotFound.Task", f"The job `{job_id}` has no task `{task_name}`.")
