@@ -56,7 +56,7 @@ class LocalExecutor:
         self._store = store
         self._capacity = capacity
         self._running: dict[int, _Running] = {}
-        self._launched: set[int] = set()
+        self._unfinished: set[int] = set()  # launched and not yet reported finished
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
         self._sink: EventSink | None = None
@@ -76,8 +76,8 @@ class LocalExecutor:
 
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
-            if spec.attempt_pk not in self._launched:
-                self._launched.add(spec.attempt_pk)
+            if spec.attempt_pk not in self._unfinished:
+                self._unfinished.add(spec.attempt_pk)
                 self._launch_one(spec)
 
     def cancel(self, attempt_pks: Sequence[int]) -> None:
@@ -93,7 +93,7 @@ class LocalExecutor:
 
     def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
-            self._launched.add(spec.attempt_pk)
+            self._unfinished.add(spec.attempt_pk)
             self._reattach_one(spec)
 
     def _launch_one(self, spec: AttemptSpec) -> None:
@@ -164,6 +164,7 @@ class LocalExecutor:
         future = self._started().run_in_executor(self._io, self._upload_and_clean, spec, paths)
 
         def report(done: asyncio.Future[str | None]) -> None:
+            self._unfinished.discard(spec.attempt_pk)
             upload_error = done.result()
             if upload_error is not None and failure is Failure.NONE:
                 self._emit(
