@@ -15,6 +15,7 @@ NAME = "throughput"
 RATIO_TARGET_N = 10_000
 RATIO_TARGET = 1.5
 GROWTH_TARGET = 1.2
+GROWTH_TARGET_N = 100_000  # the issue judges growth at 100k only (--with-100k)
 
 
 def sizes(quick: bool, with_100k: bool) -> list[int]:
@@ -66,6 +67,7 @@ def run(quick: bool, with_100k: bool) -> list[Figure]:
     largest = max(per_instance)
     if largest != 1_000 and 1_000 in per_instance:
         growth = per_instance[largest] / per_instance[1_000]
-        target = Target(f"<= {GROWTH_TARGET}x (at 100k)", growth <= GROWTH_TARGET)
+        met = growth <= GROWTH_TARGET
+        target = Target(f"<= {GROWTH_TARGET}x", met) if largest == GROWTH_TARGET_N else None
         figures.append(Figure(NAME, f"cost/instance N={largest:,} / N=1,000", growth, "x", target=target))
     return figures

@@ -48,6 +48,8 @@ class AttemptSpec:
     env: tuple[tuple[str, str], ...]
     redirect: Redirect
     demand: Resources
+    # Dispatch order (priority first): an executor that queues attempts starts the lowest rank first.
+    rank: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 class Failure(StrEnum):
@@ -79,7 +81,10 @@ EventSink = Callable[[AttemptEvent], None]
 
 class Executor(Protocol):
     def capacity(self) -> Resources:
-        """The total the scheduler may hand out at once."""
+        """What may run at once."""
+
+    def backlog(self) -> Resources:
+        """How much more the executor accepts beyond ``capacity``, to start as soon as room frees."""
 
     async def start(self, sink: EventSink) -> None:
         """Begin delivering events to ``sink`` (called on the event loop)."""

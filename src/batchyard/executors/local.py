@@ -1,14 +1,18 @@
 """Compute nodes as slots of this machine: each attempt is one ``/bin/sh`` in its own process group.
 
+The scheduler may hand over a little more than fits (``backlog``); those attempts wait here in
+rank (priority) order and start the moment a slot frees, without a round trip through the
+scheduler and the store.
 Exits are watched with pidfds on the event loop (no thread or poll per attempt). Logs are uploaded
-in a small thread pool before the attempt is reported finished, so a SUCCEED instance always has
-its logs in place.
+in a small thread pool before the attempt is reported finished, so a SUCCEED instance always has its
+logs in place; an attempt with nothing to upload is reported without leaving the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import os
 import shutil
@@ -37,6 +41,9 @@ from batchyard.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
 
+CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
+BACKLOG_FACTOR = 16
+
 
 @dataclass
 class _Running:
@@ -52,18 +59,28 @@ class LocalExecutor:
         self, runs_dir: Path, store: ObjectStore, capacity: Resources, kill_grace_s: float = 5.0
     ) -> None:
         self._runs_dir = runs_dir
-        self._kill_grace_s = kill_grace_s
         self._store = store
         self._capacity = capacity
+        self._kill_grace_s = kill_grace_s
+        self._used = Resources(0, 0)
+        self._waiting: list[tuple[tuple[int, int, int, int], int, AttemptSpec]] = []  # heap by rank
         self._running: dict[int, _Running] = {}
-        self._unfinished: set[int] = set()  # launched and not yet reported finished
+        self._unfinished: set[int] = set()  # handed over and not yet reported finished
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def capacity(self) -> Resources:
-        return self._capacity
+        return Resources(self._capacity.cpu * 16, self._capacity.memory_gib * 16)
+
+    def backlog(self) -> Resources:
+        """Enough waiting work that freed slots refill at once while the scheduler batches its ticks.
+
+        Waiting attempts never delay better-ranked work: they start in rank order and the
+        scheduler may hand better-ranked work over beyond this (see ``Ledger.displaceable``).
+        """
+        return Resources(self._capacity.cpu * BACKLOG_FACTOR, self._capacity.memory_gib * BACKLOG_FACTOR)
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
@@ -78,23 +95,37 @@ class LocalExecutor:
         for spec in attempts:
             if spec.attempt_pk not in self._unfinished:
                 self._unfinished.add(spec.attempt_pk)
-                self._launch_one(spec)
+                heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))
+        self._pump()
 
     def cancel(self, attempt_pks: Sequence[int]) -> None:
-        for pk in attempt_pks:
-            attempt = self._running.get(pk)
-            if attempt is not None:
-                _signal_group(attempt.pid, signal.SIGTERM)
-                self._started().call_later(self._kill_grace_s, self._kill_hard, pk, attempt.pid)
-
-    def _kill_hard(self, attempt_pk: int, pid: int) -> None:
-        if attempt_pk in self._running:
-            _signal_group(pid, signal.SIGKILL)
+        targets = set(attempt_pks)
+        dropped = [entry for entry in self._waiting if entry[1] in targets]
+        if dropped:
+            self._waiting = [entry for entry in self._waiting if entry[1] not in targets]
+            heapq.heapify(self._waiting)
+        for _, _, spec in dropped:
+            paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
+            self._finish(spec, paths, None, Failure.USER, CANCELLED_BEFORE_START)
+        for pk in targets & self._running.keys():
+            attempt = self._running[pk]
+            _signal_group(attempt.pid, signal.SIGTERM)
+            self._loop_or_fail().call_later(self._kill_grace_s, self._kill_hard, pk, attempt.pid)
 
     def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
             self._unfinished.add(spec.attempt_pk)
             self._reattach_one(spec)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Start waiting attempts in rank order while the next one fits."""
+        while self._waiting and (self._capacity - self._used).fits(self._waiting[0][2].demand):
+            self._launch_one(heapq.heappop(self._waiting)[2])
+
+    def _kill_hard(self, attempt_pk: int, pid: int) -> None:
+        if attempt_pk in self._running:
+            _signal_group(pid, signal.SIGKILL)
 
     def _launch_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
@@ -119,31 +150,33 @@ class LocalExecutor:
     def _reattach_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
         pid = paths.read_pid()
+        if pid is None and paths.read_exit_code() is None and not paths.root.exists():
+            heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))  # never started: queue it
+            return
         if paths.read_exit_code() is None and pid is not None and _owns(pid, spec.attempt_pk):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 pidfd = os.pidfd_open(pid)
-            except ProcessLookupError:
-                pass
-            else:
                 log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, pid)
                 self._emit(AttemptStarted(spec.attempt_pk, time.time()))
                 self._watch(_Running(spec, paths, pid, pidfd, None))
                 return
         self._conclude(spec, paths, killed_by=None)
 
-    def _started(self) -> asyncio.AbstractEventLoop:
+    def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             raise RuntimeError("LocalExecutor.start() was not awaited")
         return self._loop
 
     def _watch(self, attempt: _Running) -> None:
         self._running[attempt.spec.attempt_pk] = attempt
-        self._started().add_reader(attempt.pidfd, self._on_exit, attempt)
+        self._used += attempt.spec.demand
+        self._loop_or_fail().add_reader(attempt.pidfd, self._on_exit, attempt)
 
     def _unwatch(self, attempt: _Running) -> None:
-        self._started().remove_reader(attempt.pidfd)
+        self._loop_or_fail().remove_reader(attempt.pidfd)
         os.close(attempt.pidfd)
-        self._running.pop(attempt.spec.attempt_pk, None)
+        del self._running[attempt.spec.attempt_pk]
+        self._used -= attempt.spec.demand
 
     def _on_exit(self, attempt: _Running) -> None:
         self._unwatch(attempt)
@@ -152,6 +185,7 @@ class LocalExecutor:
             returncode = attempt.process.wait()
             killed_by = -returncode if returncode < 0 else None
         self._conclude(attempt.spec, attempt.paths, killed_by)
+        self._pump()
 
     def _conclude(self, spec: AttemptSpec, paths: AttemptPaths, killed_by: int | None) -> None:
         exit_code = paths.read_exit_code()
@@ -161,19 +195,19 @@ class LocalExecutor:
     def _finish(
         self, spec: AttemptSpec, paths: AttemptPaths, exit_code: int | None, failure: Failure, reason: str
     ) -> None:
-        future = self._started().run_in_executor(self._io, self._upload_and_clean, spec, paths)
-
-        def report(done: asyncio.Future[str | None]) -> None:
+        def report(upload_error: str | None) -> None:
             self._unfinished.discard(spec.attempt_pk)
-            upload_error = done.result()
             if upload_error is not None and failure is Failure.NONE:
-                self._emit(
-                    AttemptFinished(spec.attempt_pk, time.time(), exit_code, Failure.SYSTEM, upload_error)
-                )
+                event = AttemptFinished(spec.attempt_pk, time.time(), exit_code, Failure.SYSTEM, upload_error)
             else:
-                self._emit(AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason))
+                event = AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason)
+            self._emit(event)
 
-        future.add_done_callback(report)
+        if spec.redirect.stdout is None and spec.redirect.stderr is None and _remove_empty(paths.work):
+            report(None)
+            return
+        future = self._loop_or_fail().run_in_executor(self._io, self._upload_and_clean, spec, paths)
+        future.add_done_callback(lambda done: report(done.result()))
 
     def _upload_and_clean(self, spec: AttemptSpec, paths: AttemptPaths) -> str | None:
         """Upload logs even when the command failed; return why an upload failed, if it did."""
@@ -189,6 +223,17 @@ class LocalExecutor:
     def _emit(self, event: AttemptStarted | AttemptFinished) -> None:
         if self._sink is not None:
             self._sink(event)
+
+
+def _remove_empty(directory: Path) -> bool:
+    """Remove a work directory the command left empty (the common case) without a thread hop."""
+    try:
+        directory.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from batchyard.domain.states import State
-from batchyard.executors.base import AttemptEvent, AttemptSpec, Executor
+from batchyard.executors.base import AttemptEvent, AttemptFinished, AttemptSpec, Executor
 from batchyard.scheduler.dispatch import dispatch
 from batchyard.scheduler.intents import cancel, carry_out
 from batchyard.scheduler.ledger import Active, Cancel, Ledger
@@ -31,6 +31,11 @@ from batchyard.store.database import Database
 log = logging.getLogger(__name__)
 
 _RETRY_DELAY_AFTER_ERROR_S = 1.0
+# How long a RUNNING transition may wait to be written, so that it shares a tick with others.
+START_RECORD_DELAY_S = 0.01
+# Under load, ticks start at most this often, so each one carries many events; the executor's
+# backlog keeps nodes busy meanwhile. An idle scheduler still reacts at once.
+MIN_TICK_INTERVAL_S = 0.01
 
 
 class Scheduler:
@@ -38,10 +43,12 @@ class Scheduler:
         self._db = db
         self._executor = executor
         self._clock = clock
-        self._ledger = Ledger(executor.capacity())
-        self._runtimes = RuntimeCache(self._ledger.capacity)
+        self._ledger = Ledger(executor.capacity() + executor.backlog())
+        self._runtimes = RuntimeCache(executor.capacity())
         self._events: list[AttemptEvent] = []
         self._waiters: list[threading.Event] = []
+        self._intents = True  # check the store for intents on the first tick
+        self._start_timer: asyncio.TimerHandle | None = None
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,25 +92,46 @@ class Scheduler:
 
     def _add_waiter(self, done: threading.Event) -> None:
         self._waiters.append(done)
+        self._intents = True
         self._wakeup.set()
 
     def _on_event(self, event: AttemptEvent) -> None:
+        """Finishes wake the loop at once (they free capacity); starts only need recording soon."""
         self._events.append(event)
+        if isinstance(event, AttemptFinished):
+            self._wakeup.set()
+        elif self._start_timer is None:
+            self._start_timer = self._loop_or_fail().call_later(START_RECORD_DELAY_S, self._wake_for_starts)
+
+    def _wake_for_starts(self) -> None:
+        self._start_timer = None
         self._wakeup.set()
 
+    def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("Scheduler.start() was not awaited")
+        return self._loop
+
     async def _run(self) -> None:
+        last = 0.0
         while not self._stopping:
             await self._sleep_until_needed()
+            pause = last + MIN_TICK_INTERVAL_S - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            last = time.monotonic()
             if self._stopping:
                 break
             events, self._events = self._events, []
             waiters, self._waiters = self._waiters, []
+            intents, self._intents = self._intents, False
             try:
-                tick = await asyncio.to_thread(self._tick, events)
+                tick = await asyncio.to_thread(self._tick, events, intents)
             except Exception:
                 log.exception("scheduler tick failed; retrying")
                 self._events[:0] = events
                 self._waiters[:0] = waiters
+                self._intents = self._intents or intents
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
                 self._wakeup.set()
                 continue
@@ -121,11 +149,12 @@ class Scheduler:
             await asyncio.wait_for(self._wakeup.wait(), timeout)
         self._wakeup.clear()
 
-    def _tick(self, events: list[AttemptEvent]) -> Tick:
+    def _tick(self, events: list[AttemptEvent], intents: bool) -> Tick:
         with self._db.write() as conn:
             tick = Tick(conn, self._clock(), self._ledger, self._runtimes)
             apply_events(tick, events)
-            carry_out(tick)
+            if intents:
+                carry_out(tick)
             for active in tick.ledger.expired(tick.now):
                 timeout = f"The command timed out after {active.timeout} s and was killed."
                 cancel(tick, [active], timeout, retry=True)
@@ -148,9 +177,11 @@ class Scheduler:
                     State(row.state),
                     runtime.demand,
                     runtime.spec.timeout,
+                    runtime.rank(row.idx),
                 )
                 self._ledger.add(active)
-                self._ledger.start_clock(active, row.running_time or row.launch_time)
+                if row.running_time is not None:
+                    self._ledger.start_clock(active, row.running_time)
                 if row.cancel_reason:
                     active.cancel = Cancel(row.cancel_reason, retry=False)
                     cancelled.append(row.pk)

@@ -16,26 +16,34 @@ CANDIDATE_TASKS_PER_TICK = 200
 def dispatch(tick: Tick) -> None:
     """Plan attempts while they fit, write them, then queue their launches for after the commit."""
     free = tick.ledger.free
+    overtaken = Resources(0, 0)
     planned: list[Active] = []
     candidates = scheduling.dispatch_candidates(tick.conn, CANDIDATE_TASKS_PER_TICK)
     for task in candidates:
         runtime = tick.runtimes.get(tick.conn, task.pk)
         active = task.n_starting + task.n_running
-        room = _room(free, runtime.demand, task.n_runnable, runtime.spec.max_concurrent, active)
+        limit = runtime.spec.max_concurrent
+        room = _room(free, runtime.demand, task.n_runnable, limit, active)
         if room == 0 and not free.fits(runtime.demand):
-            break  # strict priority order: nothing jumps a task that is waiting for room
+            # Attempts handed over earlier but still waiting on the executor yield to better-ranked
+            # work: the executor starts its queue in rank order, so this cannot invert priorities.
+            extra = tick.ledger.displaceable(runtime.rank(0)) - overtaken
+            room = _room(free + extra, runtime.demand, task.n_runnable, limit, active)
+            if room == 0:
+                break  # strict priority order: nothing jumps a task that is waiting for room
+            overtaken += Resources(runtime.demand.cpu * room, runtime.demand.memory_gib * room)
         for instance in scheduling.runnable_instances(tick.conn, task.pk, room):
-            planned.append(
-                Active(
-                    0,
-                    task.pk,
-                    instance.idx,
-                    instance.attempts + 1,
-                    State.STARTING,
-                    runtime.demand,
-                    runtime.spec.timeout,
-                )
+            attempt = Active(
+                0,
+                task.pk,
+                instance.idx,
+                instance.attempts + 1,
+                State.STARTING,
+                runtime.demand,
+                runtime.spec.timeout,
+                runtime.rank(instance.idx),
             )
+            planned.append(attempt)
             free -= runtime.demand
     if not planned:
         return

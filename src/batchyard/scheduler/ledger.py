@@ -30,8 +30,14 @@ class Active:
     state: State
     demand: Resources
     timeout: int
+    rank: tuple[int, int, int, int] = (0, 0, 0, 0)
     deadline: float | None = None
     cancel: Cancel | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Handed to the executor but not started: it may still be overtaken by better-ranked work."""
+        return self.deadline is None
 
 
 class Ledger:
@@ -89,6 +95,14 @@ class Ledger:
         while self._deadlines and self._deadlines[0][1] not in self._active:
             heapq.heappop(self._deadlines)
         return self._deadlines[0][0] if self._deadlines else None
+
+    def displaceable(self, rank: tuple[int, int, int, int]) -> Resources:
+        """Room held by waiting attempts ranked after ``rank``, which an executor starts later anyway."""
+        total = Resources(0, 0)
+        for active in self._active.values():
+            if active.waiting and active.rank > rank:
+                total += active.demand
+        return total
 
     def hold(self, task_pk: int, idx: int, demand: Resources) -> None:
         """Keep a node reserved for a FAILED_INTERRUPTED instance until it is terminated or retried."""

@@ -21,6 +21,12 @@ class TaskRuntime:
     instance_num: int
     spec: TaskSpec
     demand: Resources
+    priority: int
+    seq: int
+
+    def rank(self, index: int) -> tuple[int, int, int, int]:
+        """The dispatch order of one instance: priority desc, then submit order, task order, index."""
+        return (-self.priority, self.job_pk, self.seq, index)
 
     def attempt(self, attempt_pk: int, index: int) -> AttemptSpec:
         return AttemptSpec(
@@ -36,6 +42,7 @@ class TaskRuntime:
                 stderr=self._redirect(self.spec.stderr_path, self.spec.stderr_name, "stderr", index),
             ),
             demand=self.demand,
+            rank=self.rank(index),
         )
 
     def _redirect(self, directory: str | None, template: str | None, stream: str, index: int) -> str | None:
@@ -65,4 +72,6 @@ class RuntimeCache:
         row = scheduling.task_runtime_row(conn, task_pk)
         spec = TaskSpec.from_json(row.spec)
         demand = Resources(min(spec.cpu, self._capacity.cpu), min(spec.memory_gib, self._capacity.memory_gib))
-        return TaskRuntime(row.pk, row.job_pk, row.job_id, row.name, row.instance_num, spec, demand)
+        return TaskRuntime(
+            row.pk, row.job_pk, row.job_id, row.name, row.instance_num, spec, demand, row.priority, row.seq
+        )

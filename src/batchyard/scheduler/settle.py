@@ -10,20 +10,26 @@ from batchyard.store.tables import COUNTER
 
 
 def settle(tick: Tick) -> None:
-    """Roll touched tasks up; a task that ends releases or fails its successors, and so on."""
-    queue = sorted(tick.touched)
+    """Roll touched tasks up; a task that ends releases or fails its successors, and so on.
+
+    Works in rounds: each round reads its tasks fresh, so a successor moved in one round is rolled
+    up from its new counters in the next.
+    """
+    pending = set(tick.touched)
     tick.touched.clear()
     jobs: set[int] = set()
-    while queue:
-        row = scheduling.task_rows(tick.conn, [queue.pop()])[0]
-        state = roll_up({s: row._mapping[col] for s, col in COUNTER.items()})
-        if state.value == row.state:
-            continue
-        scheduling.set_task_state(tick.conn, row.pk, state, tick.now if state in TERMINAL else None)
-        jobs.add(row.job_pk)
-        if state in TERMINAL:
-            tick.runtimes.forget(row.pk)
-            queue.extend(_resolve_successors(tick, row.pk, row.job_pk))
+    while pending:
+        rows = scheduling.task_rows(tick.conn, sorted(pending))
+        pending = set()
+        for row in rows:
+            state = roll_up({s: row._mapping[col] for s, col in COUNTER.items()})
+            if state.value == row.state:
+                continue
+            scheduling.set_task_state(tick.conn, row.pk, state, tick.now if state in TERMINAL else None)
+            jobs.add(row.job_pk)
+            if state in TERMINAL:
+                tick.runtimes.forget(row.pk)
+                pending.update(_resolve_successors(tick, row.pk, row.job_pk))
     for job_pk in jobs:
         roll_up_job(tick, job_pk)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Update, and_, bindparam, delete, func, insert, select, update
 
 from batchyard.domain.states import State
 from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, requests, tasks
@@ -44,17 +45,36 @@ def apply_moves(conn: Connection, moves: Sequence[Move]) -> None:
         deltas[(move.task_pk, move.source)] -= 1
         deltas[(move.task_pk, move.target)] += 1
     for columns, rows in groups.items():
-        stmt = (
-            update(instances)
-            .where(
-                instances.c.task_pk == bindparam("b_task"),
-                instances.c.idx == bindparam("b_idx"),
-                instances.c.state == bindparam("b_source"),
-            )
-            .values({"state": bindparam("state"), **{c: bindparam(c) for c in columns}})
-        )
-        conn.execute(stmt, rows)
+        conn.execute(_instance_update(columns), rows)
     add_to_counters(conn, deltas)
+
+
+@cache
+def _instance_update(columns: tuple[str, ...]) -> Update:
+    """One statement per column set, built once: the scheduler runs these on every tick."""
+    return (
+        update(instances)
+        .where(
+            instances.c.task_pk == bindparam("b_task"),
+            instances.c.idx == bindparam("b_idx"),
+            instances.c.state == bindparam("b_source"),
+        )
+        .values({"state": bindparam("state"), **{c: bindparam(c) for c in columns}})
+    )
+
+
+@cache
+def _attempt_update(columns: tuple[str, ...]) -> Update:
+    return (
+        update(attempts).where(attempts.c.pk == bindparam("b_pk")).values({c: bindparam(c) for c in columns})
+    )
+
+
+_COUNTER_UPDATE = (
+    update(tasks)
+    .where(tasks.c.pk == bindparam("b_pk"))
+    .values({col: tasks.c[col] + bindparam(f"d_{col}") for col in COUNTER.values()})
+)
 
 
 def add_to_counters(conn: Connection, deltas: Counter[tuple[int, State]]) -> None:
@@ -63,13 +83,9 @@ def add_to_counters(conn: Connection, deltas: Counter[tuple[int, State]]) -> Non
         per_task[task_pk][COUNTER[state]] += delta
     if not per_task:
         return
-    stmt = (
-        update(tasks)
-        .where(tasks.c.pk == bindparam("b_pk"))
-        .values({col: tasks.c[col] + bindparam(f"d_{col}") for col in COUNTER.values()})
-    )
     conn.execute(
-        stmt, [{"b_pk": pk, **{f"d_{c}": d for c, d in cols.items()}} for pk, cols in per_task.items()]
+        _COUNTER_UPDATE,
+        [{"b_pk": pk, **{f"d_{c}": d for c, d in cols.items()}} for pk, cols in per_task.items()],
     )
 
 
@@ -99,12 +115,7 @@ def update_attempts(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     for row in rows:
         groups[tuple(sorted(k for k in row if k != "b_pk"))].append(row)
     for columns, group in groups.items():
-        stmt = (
-            update(attempts)
-            .where(attempts.c.pk == bindparam("b_pk"))
-            .values({c: bindparam(c) for c in columns})
-        )
-        conn.execute(stmt, group)
+        conn.execute(_attempt_update(columns), group)
 
 
 def active_attempts(conn: Connection) -> list[Any]:
@@ -133,7 +144,16 @@ def task_rows(conn: Connection, task_pks: Iterable[int]) -> list[Any]:
 
 def task_runtime_row(conn: Connection, task_pk: int) -> Any:
     return conn.execute(
-        select(tasks.c.pk, tasks.c.name, tasks.c.instance_num, tasks.c.spec, tasks.c.job_pk, jobs.c.job_id)
+        select(
+            tasks.c.pk,
+            tasks.c.name,
+            tasks.c.seq,
+            tasks.c.instance_num,
+            tasks.c.spec,
+            tasks.c.job_pk,
+            jobs.c.job_id,
+            jobs.c.priority,
+        )
         .join(jobs, jobs.c.pk == tasks.c.job_pk)
         .where(tasks.c.pk == task_pk)
     ).one()
