@@ -18,6 +18,7 @@ from harness import (
     Target,
     block_capacity,
     call,
+    call_raw,
     make_client,
     percentile,
     running_server,
@@ -58,7 +59,7 @@ def describe_task(client: Client, job_id: str, sizes: Sizes) -> list[Figure]:
 
     def page() -> None:
         offset = next(pages) * 7919 * 1000 % span
-        call(client, "DescribeTask", {"JobId": job_id, "TaskName": "t", "Offset": offset, "Limit": 1000})
+        call_raw(client, "DescribeTask", {"JobId": job_id, "TaskName": "t", "Offset": offset, "Limit": 1000})
 
     samples = timed_ms(page, sizes.repeat)
     return latency(f"DescribeTask Limit=1000 on {sizes.big_task:,} instances", samples, 20)
@@ -82,7 +83,7 @@ def describe_jobs(client: Client, total: int, sizes: Sizes) -> list[Figure]:
 
     def page() -> None:
         offset = next(pages) * 7919 * 100 % max(1, total - 100)
-        call(client, "DescribeJobs", {"Offset": offset, "Limit": 100})
+        call_raw(client, "DescribeJobs", {"Offset": offset, "Limit": 100})
 
     return latency(f"DescribeJobs Limit=100 over {total:,} jobs", timed_ms(page, sizes.repeat))
 
@@ -106,7 +107,7 @@ def submits(client: Client, sizes: Sizes) -> list[Figure]:
 def describe_job_rate(server: Server, job_id: str, seconds: float) -> Figure:
     def signed() -> Sender:
         client = make_client(server.endpoint)
-        return lambda: call(client, "DescribeJob", {"JobId": job_id})
+        return lambda: call_raw(client, "DescribeJob", {"JobId": job_id})
 
     rate = requests_per_second(signed, CLIENTS, seconds)
     with bare_endpoint() as url:

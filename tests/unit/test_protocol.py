@@ -355,7 +355,7 @@ def test_repeated_query_key_is_invalid_parameter() -> None:
 
 
 def test_render_ok_wraps_payload_and_our_request_id_wins() -> None:
-    body = json.loads(render_ok({"JobId": "job-1", "RequestId": "stale"}, "r-1"))
+    body = json.loads(render_ok(b'{"JobId":"job-1","RequestId":"stale"}', "r-1"))
     assert body == {"Response": {"JobId": "job-1", "RequestId": "r-1"}}
 
 

@@ -454,7 +454,7 @@ def test_messages_never_leak_pydantic_wording(params: dict[str, Any]) -> None:
 @pytest.mark.parametrize("action", sorted(RESPONSES))
 def test_official_example_output_round_trips_through_the_response_model(action: str) -> None:
     for output in example_outputs(action):
-        dumped = dump(RESPONSES[action].model_validate(output))
+        dumped = json.loads(dump(RESPONSES[action].model_validate(output)))
         assert_covers(dumped, output)
 
 
@@ -478,7 +478,7 @@ def assert_covers(dumped: Any, example: Any) -> None:
 @pytest.mark.parametrize("action", sorted(RESPONSES))
 def test_sdk_deserializes_our_responses_without_unknown_field_warnings(action: str) -> None:
     for output in example_outputs(action):
-        dumped = dump(RESPONSES[action].model_validate(output))
+        dumped = json.loads(dump(RESPONSES[action].model_validate(output)))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             getattr(sdk_models, f"{action}Response")()._deserialize({**dumped, "RequestId": "r"})
@@ -504,14 +504,14 @@ def test_unset_times_and_node_are_dumped_as_null() -> None:
         RedirectInfo=common.RedirectInfo(),
         StateDetailedReason="",
     )
-    dumped = dump(view)
+    dumped = json.loads(dump(view))
     assert dumped["EndTime"] is None and "EndTime" in dumped
     assert dumped["ComputeNodeInstanceId"] is None
     assert dumped["RedirectInfo"] == dict.fromkeys(common.RedirectInfo.model_fields)
 
 
 def test_ok_response_dumps_empty() -> None:
-    assert dump(jobs.OkResponse()) == {}
+    assert json.loads(dump(jobs.OkResponse())) == {}
 
 
 def test_response_models_refuse_misspelt_members() -> None:

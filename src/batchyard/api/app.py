@@ -10,7 +10,6 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -67,7 +66,7 @@ class ApiEndpoint:
             body = render_error(error, request_id)
         return Response(body, status_code=200, headers={"Content-Type": RESPONSE_CONTENT_TYPE})
 
-    async def _handle(self, request: Request) -> dict[str, Any]:
+    async def _handle(self, request: Request) -> bytes:
         raw = RawRequest(
             method=request.method,
             host=request.headers.get("host", ""),
@@ -87,7 +86,10 @@ class ApiEndpoint:
         if self._limiter is not None:
             self._limiter.acquire(caller.account, caller.region, call.action)
         parsed = parse(action.request, call.params)
-        result = await run_in_threadpool(action.handler, self._services, caller, parsed)
+        if action.inline:
+            result = action.handler(self._services, caller, parsed)
+        else:
+            result = await run_in_threadpool(action.handler, self._services, caller, parsed)
         return dump(result)
 
     def _region(self, call: Call) -> str:

@@ -98,9 +98,14 @@ def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     return {name: _listify(child, name) for name, child in root.items()}
 
 
-def render_ok(payload: Mapping[str, Any], request_id: str) -> bytes:
-    """Our RequestId is added last so that it wins over any stray one in the payload."""
-    return _envelope({**payload, "RequestId": request_id})
+def render_ok(payload: bytes, request_id: str) -> bytes:
+    """Wrap a serialised response object; the RequestId is appended last, so it wins over any stray one."""
+    if not (payload.startswith(b"{") and payload.endswith(b"}")):
+        raise ValueError("a response payload must be a JSON object")
+    members = payload[1:-1].strip()
+    separator = b"," if members else b""
+    request = json.dumps(request_id).encode()
+    return b'{"Response":{' + members + separator + b'"RequestId":' + request + b"}}"
 
 
 def render_error(error: ApiError, request_id: str) -> bytes:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # instances dispatched or ended in one tick share their timestamps
 def iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 

@@ -5,19 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, exists, func, select
 
 from batchyard.store.tables import COUNTER, attempts, dependences, instances, job_tags, jobs, tasks
 
+# The hottest reads are built once; SQLAlchemy then only binds parameters on each call.
+_JOB_BY_ID = select(jobs).where(
+    jobs.c.job_id == bindparam("job_id"),
+    jobs.c.account == bindparam("account"),
+    jobs.c.region == bindparam("region"),
+)
+_TASKS_OF = select(tasks).where(tasks.c.job_pk == bindparam("job_pk")).order_by(tasks.c.seq)
+_START, _END = tasks.alias("start_task"), tasks.alias("end_task")
+_DEPENDENCES_OF = (
+    select(_START.c.name, _END.c.name)
+    .select_from(dependences)
+    .join(_START, _START.c.pk == dependences.c.start_task_pk)
+    .join(_END, _END.c.pk == dependences.c.end_task_pk)
+    .where(dependences.c.job_pk == bindparam("job_pk"))
+)
+_TASK_BY_NAME = select(tasks).where(tasks.c.job_pk == bindparam("job_pk"), tasks.c.name == bindparam("name"))
+
 
 def job_by_id(conn: Connection, account: str, region: str, job_id: str) -> Any:
-    return conn.execute(
-        select(jobs).where(jobs.c.job_id == job_id, jobs.c.account == account, jobs.c.region == region)
-    ).one_or_none()
+    return conn.execute(_JOB_BY_ID, {"job_id": job_id, "account": account, "region": region}).one_or_none()
 
 
 def tasks_of(conn: Connection, job_pk: int) -> list[Any]:
-    return list(conn.execute(select(tasks).where(tasks.c.job_pk == job_pk).order_by(tasks.c.seq)))
+    return list(conn.execute(_TASKS_OF, {"job_pk": job_pk}))
 
 
 def tasks_of_jobs(conn: Connection, job_pks: Sequence[int]) -> list[Any]:
@@ -26,19 +41,11 @@ def tasks_of_jobs(conn: Connection, job_pks: Sequence[int]) -> list[Any]:
 
 
 def dependences_of(conn: Connection, job_pk: int) -> list[tuple[str, str]]:
-    start, end = tasks.alias("start"), tasks.alias("end")
-    rows = conn.execute(
-        select(start.c.name, end.c.name)
-        .select_from(dependences)
-        .join(start, start.c.pk == dependences.c.start_task_pk)
-        .join(end, end.c.pk == dependences.c.end_task_pk)
-        .where(dependences.c.job_pk == job_pk)
-    )
-    return [(a, b) for a, b in rows]
+    return [(a, b) for a, b in conn.execute(_DEPENDENCES_OF, {"job_pk": job_pk})]
 
 
 def task_by_name(conn: Connection, job_pk: int, name: str) -> Any:
-    return conn.execute(select(tasks).where(tasks.c.job_pk == job_pk, tasks.c.name == name)).one_or_none()
+    return conn.execute(_TASK_BY_NAME, {"job_pk": job_pk, "name": name}).one_or_none()
 
 
 def instances_page(

@@ -36,7 +36,7 @@ def describe_job_submit_info(
 
 ACTIONS: dict[str, Action] = {
     "SubmitJob": Action(SubmitJobRequest, submit_job),
-    "DescribeJob": Action(DescribeJobRequest, describe_job),
+    "DescribeJob": Action(DescribeJobRequest, describe_job, inline=True),
     "DescribeJobs": Action(DescribeJobsRequest, describe_jobs),
     "DescribeJobSubmitInfo": Action(DescribeJobSubmitInfoRequest, describe_job_submit_info),
 }

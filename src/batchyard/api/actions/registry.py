@@ -31,3 +31,5 @@ Handler = Callable[[Services, Caller, Any], ApiModel]
 class Action:
     request: type[ApiModel]
     handler: Handler
+    # Small indexed reads answer on the event loop: a worker-thread hop would cost more than they do.
+    inline: bool = False
