@@ -49,6 +49,7 @@ class Scheduler:
         self._waiters: list[threading.Event] = []
         self._intents = True  # check the store for intents on the first tick
         self._start_timer: asyncio.TimerHandle | None = None
+        self._urgent = False  # a user is waiting: skip the pause that batches attempt events
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,9 +75,13 @@ class Scheduler:
         log.info("scheduler stopped; %d attempts left running for the next start", len(self._ledger))
 
     def wake(self) -> None:
-        """Ask for a tick soon; safe to call from any thread."""
+        """Ask for a tick now (new work was submitted); safe to call from any thread."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wakeup.set)
+            self._loop.call_soon_threadsafe(self._wake_urgently)
+
+    def _wake_urgently(self) -> None:
+        self._urgent = True
+        self._wakeup.set()
 
     def settle_now(self, timeout: float = 2.0) -> None:
         """Wake the scheduler and wait (from a worker thread) until a tick has run since this call.
@@ -93,7 +98,7 @@ class Scheduler:
     def _add_waiter(self, done: threading.Event) -> None:
         self._waiters.append(done)
         self._intents = True
-        self._wakeup.set()
+        self._wake_urgently()
 
     def _on_event(self, event: AttemptEvent) -> None:
         """Finishes wake the loop at once (they free capacity); starts only need recording soon."""
@@ -117,8 +122,9 @@ class Scheduler:
         while not self._stopping:
             await self._sleep_until_needed()
             pause = last + MIN_TICK_INTERVAL_S - time.monotonic()
-            if pause > 0:
+            if pause > 0 and not self._urgent:
                 await asyncio.sleep(pause)
+            self._urgent = False
             last = time.monotonic()
             if self._stopping:
                 break
