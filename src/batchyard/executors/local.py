@@ -42,6 +42,7 @@ from batchyard.storage.store import ObjectStore
 log = logging.getLogger(__name__)
 
 CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 BACKLOG_FACTOR = 16
 
 
@@ -130,17 +131,24 @@ class LocalExecutor:
     def _launch_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
         try:
-            paths.work.mkdir(parents=True, exist_ok=True)
-            with paths.stdout.open("wb") as out, paths.stderr.open("wb") as err:
-                process = subprocess.Popen(
-                    wrapper_argv(spec.attempt_pk, paths, spec.command),
-                    cwd=paths.work,
-                    env=attempt_environment(spec, self._node_env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    start_new_session=True,
-                )
+            paths.make()
+            out = os.open(paths.stdout, _LOG_FLAGS, 0o644)
+            try:
+                err = os.open(paths.stderr, _LOG_FLAGS, 0o644)
+                try:
+                    process = subprocess.Popen(
+                        wrapper_argv(spec.attempt_pk, paths, spec.command),
+                        cwd=paths.work,
+                        env=attempt_environment(spec, self._node_env),
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=err,
+                        start_new_session=True,
+                    )
+                finally:
+                    os.close(err)
+            finally:
+                os.close(out)
         except OSError as exc:
             self._finish(spec, paths, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
@@ -150,7 +158,7 @@ class LocalExecutor:
     def _reattach_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
         pid = paths.read_pid()
-        if pid is None and paths.read_exit_code() is None and not paths.root.exists():
+        if pid is None and paths.read_exit_code() is None and not os.path.exists(paths.root):
             heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))  # never started: queue it
             return
         if paths.read_exit_code() is None and pid is not None and _owns(pid, spec.attempt_pk):
@@ -180,14 +188,18 @@ class LocalExecutor:
 
     def _on_exit(self, attempt: _Running) -> None:
         self._unwatch(attempt)
-        killed_by = None
-        if attempt.process is not None:
+        if attempt.process is None:
+            self._conclude(attempt.spec, attempt.paths, killed_by=None)
+        else:
+            # The wrapper exits with the command's code; a negative code means it was killed itself.
             returncode = attempt.process.wait()
-            killed_by = -returncode if returncode < 0 else None
-        self._conclude(attempt.spec, attempt.paths, killed_by)
+            exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
+            failure, reason = classify_exit(exit_code, killed_by)
+            self._finish(attempt.spec, attempt.paths, exit_code, failure, reason)
         self._pump()
 
     def _conclude(self, spec: AttemptSpec, paths: AttemptPaths, killed_by: int | None) -> None:
+        """End an attempt known only from its files (after a restart)."""
         exit_code = paths.read_exit_code()
         failure, reason = classify_exit(exit_code, killed_by)
         self._finish(spec, paths, exit_code, failure, reason)
@@ -225,10 +237,10 @@ class LocalExecutor:
             self._sink(event)
 
 
-def _remove_empty(directory: Path) -> bool:
+def _remove_empty(directory: str) -> bool:
     """Remove a work directory the command left empty (the common case) without a thread hop."""
     try:
-        directory.rmdir()
+        os.rmdir(directory)
     except FileNotFoundError:
         return True
     except OSError:

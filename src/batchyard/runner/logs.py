@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from batchyard.executors.base import AttemptSpec
@@ -14,15 +15,15 @@ def upload_logs(spec: AttemptSpec, paths: AttemptPaths, store: ObjectStore) -> N
     """Copy both logs to their redirect objects; raises on any storage failure."""
     for local, remote in ((paths.stdout, spec.redirect.stdout), (paths.stderr, spec.redirect.stderr)):
         if remote is not None:
-            if not local.exists():
-                local.touch()
-            store.put_file(local, parse_remote(remote, directory=False))
+            if not os.path.exists(local):
+                open(local, "wb").close()
+            store.put_file(Path(local), parse_remote(remote, directory=False))
 
 
-def read_tail(path: Path, limit: int) -> bytes:
+def read_tail(path: str, limit: int) -> bytes:
     """The last ``limit`` bytes of a log, or nothing if the attempt has not written one."""
     try:
-        with path.open("rb") as f:
+        with open(path, "rb") as f:
             size = f.seek(0, 2)
             f.seek(max(0, size - limit))
             return f.read()
