@@ -103,9 +103,11 @@ def running(srv: Server) -> Iterator[Server]:
 
 def _kill_leftover_attempts(data_dir: Path) -> None:
     """Attempts outlive a stopped server by design; tests must not leave them behind."""
-    for pid_file in (data_dir / "runs").glob("*/*/pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    for state in (data_dir / "runs").glob("*/*.state"):
+        words = state.read_text().split()
+        if len(words) == 1:  # a pid and no exit code yet: maybe still running
+            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
+                os.killpg(int(words[0]), signal.SIGKILL)
 
 
 def make_client(endpoint: str, region: str = REGION, **profile: Any) -> batch_client.BatchClient:

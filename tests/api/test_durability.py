@@ -62,7 +62,10 @@ def test_instance_that_finished_while_server_was_down_is_recorded(server: Server
     wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING")
 
     server.stop(signal.SIGKILL)
-    wait_for(lambda: list(server.data_dir.glob("runs/*/*/exit")), timeout=10)
+    wait_for(
+        lambda: any(len(f.read_text().split()) == 2 for f in server.data_dir.glob("runs/*/*.state")),
+        timeout=10,
+    )
     server.start()
 
     assert wait_job(client, job_id).JobState == "FAILED"

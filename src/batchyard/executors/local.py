@@ -5,7 +5,7 @@ rank (priority) order and start the moment a slot frees, without a round trip th
 scheduler and the store.
 Exits are watched with pidfds on the event loop (no thread or poll per attempt). Logs are uploaded
 in a small thread pool before the attempt is reported finished, so a SUCCEED instance always has its
-logs in place; an attempt with nothing to upload is reported without leaving the loop.
+logs in place; an attempt with nothing to upload or clean is reported without leaving the loop.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from batchyard.runner.environment import attempt_environment, node_environment
 from batchyard.runner.logs import upload_logs
 from batchyard.runner.outcome import classify_exit
 from batchyard.runner.paths import AttemptPaths
+from batchyard.runner.workdirs import WorkDirs
 from batchyard.runner.wrapper import attempt_tag, wrapper_argv
 from batchyard.storage.store import ObjectStore
 
@@ -50,6 +51,7 @@ BACKLOG_FACTOR = 16
 class _Running:
     spec: AttemptSpec
     paths: AttemptPaths
+    workdir: str | None  # None when re-attached: its folder belongs to the previous server run
     pid: int
     pidfd: int
     process: subprocess.Popen[bytes] | None  # None when re-attached after a restart
@@ -69,6 +71,7 @@ class LocalExecutor:
         self._unfinished: set[int] = set()  # handed over and not yet reported finished
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
+        self._workdirs = WorkDirs(os.fspath(runs_dir / "work"))
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -107,7 +110,7 @@ class LocalExecutor:
             heapq.heapify(self._waiting)
         for _, _, spec in dropped:
             paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-            self._finish(spec, paths, None, Failure.USER, CANCELLED_BEFORE_START)
+            self._finish(spec, paths, None, None, Failure.USER, CANCELLED_BEFORE_START)
         for pk in targets & self._running.keys():
             attempt = self._running[pk]
             _signal_group(attempt.pid, signal.SIGTERM)
@@ -131,44 +134,48 @@ class LocalExecutor:
     def _launch_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
         try:
-            paths.make()
-            out = os.open(paths.stdout, _LOG_FLAGS, 0o644)
-            try:
-                err = os.open(paths.stderr, _LOG_FLAGS, 0o644)
-                try:
-                    process = subprocess.Popen(
-                        wrapper_argv(spec.attempt_pk, paths, spec.command),
-                        cwd=paths.work,
-                        env=attempt_environment(spec, self._node_env),
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=err,
-                        start_new_session=True,
-                    )
-                finally:
-                    os.close(err)
-            finally:
-                os.close(out)
+            paths.ensure_folder()
+            workdir = self._workdirs.take()
+            process = self._spawn(spec, paths, workdir)
         except OSError as exc:
-            self._finish(spec, paths, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
+            self._finish(spec, paths, None, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-        self._watch(_Running(spec, paths, process.pid, os.pidfd_open(process.pid), process))
+        self._watch(_Running(spec, paths, workdir, process.pid, os.pidfd_open(process.pid), process))
+
+    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workdir: str) -> subprocess.Popen[bytes]:
+        out = os.open(paths.stdout, _LOG_FLAGS, 0o644)
+        try:
+            err = os.open(paths.stderr, _LOG_FLAGS, 0o644)
+            try:
+                return subprocess.Popen(
+                    wrapper_argv(spec.attempt_pk, paths, spec.command),
+                    cwd=workdir,
+                    env=attempt_environment(spec, self._node_env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
+            finally:
+                os.close(err)
+        finally:
+            os.close(out)
 
     def _reattach_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-        pid = paths.read_pid()
-        if pid is None and paths.read_exit_code() is None and not os.path.exists(paths.root):
+        pid, exit_code = paths.read_state()
+        if pid is None and not os.path.exists(paths.stdout):
             heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))  # never started: queue it
             return
-        if paths.read_exit_code() is None and pid is not None and _owns(pid, spec.attempt_pk):
+        if exit_code is None and pid is not None and _owns(pid, spec.attempt_pk):
             with contextlib.suppress(ProcessLookupError):
                 pidfd = os.pidfd_open(pid)
                 log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, pid)
                 self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-                self._watch(_Running(spec, paths, pid, pidfd, None))
+                self._watch(_Running(spec, paths, None, pid, pidfd, None))
                 return
-        self._conclude(spec, paths, killed_by=None)
+        self._conclude(spec, paths)
 
     def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -189,23 +196,32 @@ class LocalExecutor:
     def _on_exit(self, attempt: _Running) -> None:
         self._unwatch(attempt)
         if attempt.process is None:
-            self._conclude(attempt.spec, attempt.paths, killed_by=None)
+            self._conclude(attempt.spec, attempt.paths)
         else:
-            # The wrapper exits with the command's code; a negative code means it was killed itself.
+            # Like a node destroyed after its instance, nothing the command left behind survives it.
+            # The wrapper is a zombie until waited for, so its process group id cannot be reused yet.
+            _signal_group(attempt.pid, signal.SIGKILL)
             returncode = attempt.process.wait()
+            # The wrapper exits with the command's code; a negative code means it was killed itself.
             exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
             failure, reason = classify_exit(exit_code, killed_by)
-            self._finish(attempt.spec, attempt.paths, exit_code, failure, reason)
+            self._finish(attempt.spec, attempt.paths, attempt.workdir, exit_code, failure, reason)
         self._pump()
 
-    def _conclude(self, spec: AttemptSpec, paths: AttemptPaths, killed_by: int | None) -> None:
+    def _conclude(self, spec: AttemptSpec, paths: AttemptPaths) -> None:
         """End an attempt known only from its files (after a restart)."""
-        exit_code = paths.read_exit_code()
-        failure, reason = classify_exit(exit_code, killed_by)
-        self._finish(spec, paths, exit_code, failure, reason)
+        _, exit_code = paths.read_state()
+        failure, reason = classify_exit(exit_code, None)
+        self._finish(spec, paths, None, exit_code, failure, reason)
 
     def _finish(
-        self, spec: AttemptSpec, paths: AttemptPaths, exit_code: int | None, failure: Failure, reason: str
+        self,
+        spec: AttemptSpec,
+        paths: AttemptPaths,
+        workdir: str | None,
+        exit_code: int | None,
+        failure: Failure,
+        reason: str,
     ) -> None:
         def report(upload_error: str | None) -> None:
             self._unfinished.discard(spec.attempt_pk)
@@ -215,13 +231,16 @@ class LocalExecutor:
                 event = AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason)
             self._emit(event)
 
-        if spec.redirect.stdout is None and spec.redirect.stderr is None and _remove_empty(paths.work):
+        dirty = workdir is not None and not self._workdirs.give_back(workdir)
+        if spec.redirect.stdout is None and spec.redirect.stderr is None and not dirty:
             report(None)
             return
-        future = self._loop_or_fail().run_in_executor(self._io, self._upload_and_clean, spec, paths)
+        future = self._loop_or_fail().run_in_executor(
+            self._io, self._upload_and_clean, spec, paths, workdir if dirty else None
+        )
         future.add_done_callback(lambda done: report(done.result()))
 
-    def _upload_and_clean(self, spec: AttemptSpec, paths: AttemptPaths) -> str | None:
+    def _upload_and_clean(self, spec: AttemptSpec, paths: AttemptPaths, dirty: str | None) -> str | None:
         """Upload logs even when the command failed; return why an upload failed, if it did."""
         try:
             upload_logs(spec, paths, self._store)
@@ -229,23 +248,13 @@ class LocalExecutor:
             log.warning("log upload of attempt %s failed: %s", spec.attempt_pk, exc)
             return f"The logs could not be uploaded: {exc}."
         finally:
-            shutil.rmtree(paths.work, ignore_errors=True)
+            if dirty is not None:
+                shutil.rmtree(dirty, ignore_errors=True)
         return None
 
     def _emit(self, event: AttemptStarted | AttemptFinished) -> None:
         if self._sink is not None:
             self._sink(event)
-
-
-def _remove_empty(directory: str) -> bool:
-    """Remove a work directory the command left empty (the common case) without a thread hop."""
-    try:
-        os.rmdir(directory)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -1,8 +1,9 @@
-"""Where one attempt lives on a compute node's disk.
+"""Where one attempt's files live on a compute node's disk: three files, no folder of its own.
 
-The launch wrapper writes ``pid`` first and ``exit`` last, so after a restart the server can tell
-an attempt that never started, one still running and one that finished while it was away. Paths
-are plain strings: they are built for every launch, and pathlib costs more than the syscalls.
+``<runs>/<job>/<attempt>.stdout`` and ``.stderr`` hold the logs; ``.state`` gets the wrapper's
+pid as its first line and the command's exit code as its second, so after a restart the server can
+tell an attempt that never started, one still running and one that finished while it was away.
+Paths are plain strings: they are built for every launch, and pathlib costs more than the syscalls.
 """
 
 from __future__ import annotations
@@ -13,50 +14,40 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AttemptPaths:
-    root: str
+    prefix: str  # <runs>/<job>/<attempt>
 
     @classmethod
     def of(cls, runs_dir: str | os.PathLike[str], job_id: str, attempt_pk: int) -> AttemptPaths:
         return cls(f"{os.fspath(runs_dir)}/{job_id}/{attempt_pk}")
 
     @property
-    def work(self) -> str:
-        return self.root + "/work"
-
-    @property
     def stdout(self) -> str:
-        return self.root + "/stdout"
+        return self.prefix + ".stdout"
 
     @property
     def stderr(self) -> str:
-        return self.root + "/stderr"
+        return self.prefix + ".stderr"
 
     @property
-    def pid(self) -> str:
-        return self.root + "/pid"
+    def state(self) -> str:
+        return self.prefix + ".state"
 
-    @property
-    def exit(self) -> str:
-        return self.root + "/exit"
+    def ensure_folder(self) -> None:
+        os.makedirs(os.path.dirname(self.prefix), exist_ok=True)
 
-    def make(self) -> None:
-        """Create the attempt's folders (the job's folder too, for its first attempt)."""
+    def read_state(self) -> tuple[int | None, int | None]:
+        """(pid, exit code) as far as the wrapper got to write them."""
         try:
-            os.mkdir(self.root)
+            with open(self.state) as f:
+                words = f.read().split()
         except FileNotFoundError:
-            os.makedirs(self.root)
-        os.mkdir(self.work)
-
-    def read_exit_code(self) -> int | None:
-        return _read_int(self.exit)
-
-    def read_pid(self) -> int | None:
-        return _read_int(self.pid)
+            return None, None
+        values = [_to_int(w) for w in words[:2]]
+        return (values[0] if values else None), (values[1] if len(values) > 1 else None)
 
 
-def _read_int(path: str) -> int | None:
+def _to_int(word: str) -> int | None:
     try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (FileNotFoundError, ValueError):
+        return int(word)
+    except ValueError:
         return None

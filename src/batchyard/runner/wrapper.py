@@ -1,4 +1,5 @@
-"""The launch wrapper: one ``/bin/sh`` that records its pid, runs the command, records its exit code.
+"""The launch wrapper: one ``/bin/sh`` that records its pid, runs the command, records its exit code
+(both in the attempt's ``.state`` file).
 
 The command runs in a subshell so its own ``exit``, traps or ``set -e`` cannot skip the exit-code
 file; the wrapper then exits with the command's code, so a watching parent needs no file read.
@@ -11,8 +12,8 @@ from __future__ import annotations
 from batchyard.runner.paths import AttemptPaths
 
 _SCRIPT = (
-    'echo $$ > "$1/pid"; (__batchyard_cmd=$2; set --; eval "$__batchyard_cmd"); '
-    '__batchyard_rc=$?; echo $__batchyard_rc > "$1/exit"; exit $__batchyard_rc'
+    'echo $$ > "$1"; (__batchyard_cmd=$2; set --; eval "$__batchyard_cmd"); '
+    '__batchyard_rc=$?; echo $__batchyard_rc >> "$1"; exit $__batchyard_rc'
 )
 
 
@@ -21,4 +22,4 @@ def attempt_tag(attempt_pk: int) -> str:
 
 
 def wrapper_argv(attempt_pk: int, paths: AttemptPaths, command: str) -> list[str]:
-    return ["/bin/sh", "-c", _SCRIPT, attempt_tag(attempt_pk), paths.root, command]
+    return ["/bin/sh", "-c", _SCRIPT, attempt_tag(attempt_pk), paths.state, command]
