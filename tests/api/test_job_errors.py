@@ -269,6 +269,11 @@ SUBMIT_CASES: dict[str, tuple[Edit, str]] = {
     "zone-unknown": (_zone("ap-guangzhou-99"), "InvalidParameterValue.UnavailableZone"),
     "max-retry-11": (_second_task(MaxRetryCount=11), "InvalidParameterValue.MaxRetryCount"),
     "image-id": (_env_data(ImageId="img-BAD"), "InvalidParameter.ImageIdMalformed"),
+    "disk-type": (
+        _env_data(SystemDisk={"DiskType": "FLOPPY", "DiskSize": 50}),
+        "InvalidParameter.CvmParameters",
+    ),
+    "disk-size": (_env_data(DataDisks=[{"DiskSize": 0}]), "InvalidParameter.CvmParameters"),
     "instance-type-twice": (
         _env_data(InstanceTypes=["S2.SMALL1", "S2.SMALL1"]),
         "InvalidParameterValue.InstanceTypeDuplicate",

@@ -38,6 +38,7 @@ MESSAGES: dict[str, str] = {
     # Batch product codes.
     "AllowedOneAttributeInEnvIdAndComputeEnv": "Exactly one of EnvId and ComputeEnv must be given.",
     "InvalidFilter": "The filter is invalid.",
+    "InvalidParameter.CvmParameters": "Invalid CVM parameters.",
     "InvalidParameter.EnvIdMalformed": "Invalid compute environment ID format.",
     "InvalidParameter.ImageIdMalformed": "Invalid image ID format.",
     "InvalidParameter.InvalidParameterCombination": "These parameters cannot be given together.",

@@ -18,6 +18,20 @@ TIMEOUT_MAX: Final = 7 * 86400
 CLIENT_TOKEN_MAX: Final = 64
 TAGS_MAX: Final = 10
 IMAGE_ID: Final = re.compile(r"img-[a-z0-9]{8}")
+DISK_TYPES: Final = frozenset(
+    {
+        "LOCAL_BASIC",
+        "LOCAL_SSD",
+        "LOCAL_NVME",
+        "LOCAL_PRO",
+        "CLOUD_BASIC",
+        "CLOUD_PREMIUM",
+        "CLOUD_SSD",
+        "CLOUD_HSSD",
+        "CLOUD_TSSD",
+        "CLOUD_BSSD",
+    }
+)
 ENV_VAR_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FAILED_ACTIONS: Final = ("TERMINATE", "INTERRUPT", "FAST_INTERRUPT")
 DEPEND_ON_VALUES: Final = ("PRE_TASK_SUCCEED", "PRE_TASK_AT_LEAST_PARTLY_SUCCEED", "PRE_TASK_FINISHED")

@@ -126,11 +126,27 @@ def _requested_type(env: AnonymousComputeEnv, where: str) -> str:
 
 
 def _check_cvm_fields(env: AnonymousComputeEnv, where: str) -> None:
-    image = env.EnvData.ImageId if env.EnvData else None
-    if image and not limits.IMAGE_ID.fullmatch(image):
+    data = env.EnvData
+    if data is None:
+        return
+    if data.ImageId and not limits.IMAGE_ID.fullmatch(data.ImageId):
         raise ApiError(
             "InvalidParameter.ImageIdMalformed", f"`{where}.ComputeEnv.EnvData.ImageId` is malformed."
         )
+    disks = [
+        ("SystemDisk", data.SystemDisk),
+        *((f"DataDisks.{i}", d) for i, d in enumerate(data.DataDisks or [])),
+    ]
+    for name, disk in disks:
+        if disk is not None and (disk.DiskType or "CLOUD_BASIC") not in limits.DISK_TYPES:
+            raise ApiError(
+                "InvalidParameter.CvmParameters", f"`{where}.ComputeEnv.EnvData.{name}.DiskType` is unknown."
+            )
+        if disk is not None and disk.DiskSize is not None and disk.DiskSize <= 0:
+            raise ApiError(
+                "InvalidParameter.CvmParameters",
+                f"`{where}.ComputeEnv.EnvData.{name}.DiskSize` must be positive.",
+            )
 
 
 def _check_local_redirect(task: Task, where: str) -> None:
