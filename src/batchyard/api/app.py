@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from batchyard.api.actions import ACTIONS, Services
 from batchyard.api.protocol import (
+    MAX_JSON_BODY_BYTES,
     RESPONSE_CONTENT_TYPE,
     Call,
     RawRequest,
@@ -67,6 +68,11 @@ class ApiEndpoint:
         return Response(body, status_code=200, headers={"Content-Type": RESPONSE_CONTENT_TYPE})
 
     async def _handle(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > MAX_JSON_BODY_BYTES:
+            raise ApiError(
+                "RequestSizeLimitExceeded", f"The request body is over {MAX_JSON_BODY_BYTES} bytes."
+            )
         raw = RawRequest(
             method=request.method,
             host=request.headers.get("host", ""),

@@ -51,10 +51,17 @@ def task_by_name(conn: Connection, job_pk: int, name: str) -> Any:
 def instances_page(
     conn: Connection, task_pk: int, states: Sequence[str] | None, offset: int, limit: int
 ) -> list[Any]:
+    """One page of a task's instances by index.
+
+    Unfiltered, a task's indexes are exactly 0..N-1, so the page starts at ``idx = offset``: a range
+    read of ``limit`` rows wherever the page is, instead of skipping ``offset`` rows.
+    """
     query = select(instances).where(instances.c.task_pk == task_pk)
-    if states is not None:
-        query = query.where(instances.c.state.in_(list(states)))
-    return list(conn.execute(query.order_by(instances.c.idx).offset(offset).limit(limit)))
+    if states is None:
+        query = query.where(instances.c.idx >= offset)
+    else:
+        query = query.where(instances.c.state.in_(list(states))).offset(offset)
+    return list(conn.execute(query.order_by(instances.c.idx).limit(limit)))
 
 
 def instances_by_index(conn: Connection, task_pk: int, indexes: Sequence[int]) -> list[Any]:

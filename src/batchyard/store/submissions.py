@@ -67,9 +67,10 @@ def insert_job(conn: Connection, job: NewJob) -> int:
 
 
 def unfinished_jobs(conn: Connection, account: str, region: str) -> int:
-    finished = [State.SUCCEED.value, State.FAILED.value]
+    """Jobs not yet SUCCEED or FAILED, counted through the (account, region, state) index."""
+    unfinished = [s.value for s in State if s not in (State.SUCCEED, State.FAILED)]
     query = select(func.count()).where(
-        jobs.c.account == account, jobs.c.region == region, jobs.c.state.not_in(finished)
+        jobs.c.account == account, jobs.c.region == region, jobs.c.state.in_(unfinished)
     )
     return int(conn.scalar(query) or 0)
 
