@@ -66,7 +66,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     scheduler = Scheduler(db, executor)
     services = Services(
         submitter=JobSubmitter(db, settings, scheduler.wake),
-        jobs=JobReader(db),
+        jobs=JobReader(db, settings.zones),
         tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes),
         control=JobControl(db, runs_dir(settings), scheduler.settle_now),
     )

@@ -269,6 +269,7 @@ SUBMIT_CASES: dict[str, tuple[Edit, str]] = {
     "zone-unknown": (_zone("ap-guangzhou-99"), "InvalidParameterValue.UnavailableZone"),
     "max-retry-11": (_second_task(MaxRetryCount=11), "InvalidParameterValue.MaxRetryCount"),
     "image-id": (_env_data(ImageId="img-BAD"), "InvalidParameter.ImageIdMalformed"),
+    "env-zones": (_env_data(Zones=["ap-shanghai-2"]), "InvalidParameterValue.InvalidZoneMismatchRegion"),
     "disk-type": (
         _env_data(SystemDisk={"DiskType": "FLOPPY", "DiskSize": 50}),
         "InvalidParameter.CvmParameters",
@@ -353,3 +354,27 @@ def test_job_is_invisible_from_another_region(srv: Server, sdk: batch_client.Bat
     listed = call(shanghai, "DescribeJobs", {"Limit": 100}).JobSet
     assert job not in [j.JobId for j in listed]
     assert call(sdk, "DescribeJob", {"JobId": job}).JobId == job
+
+
+LOOKUP_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "logs-task-name": ("DescribeTaskLogs", {"TaskName": "bad name"}, "InvalidParameter.TaskName"),
+    "logs-task-name-long": ("DescribeTaskLogs", {"TaskName": "t" * 61}, "InvalidParameter.TaskNameTooLong"),
+    "logs-negative-offset": (
+        "DescribeTaskLogs",
+        {"TaskName": "a", "Offset": -1},
+        "InvalidParameterValue.Negative",
+    ),
+    "jobs-foreign-zone": (
+        "DescribeJobs",
+        {"Filters": [{"Name": "zone", "Values": ["ap-shanghai-2"]}]},
+        "InvalidZone.MismatchRegion",
+    ),
+}
+
+
+@pytest.mark.parametrize(("action", "params", "code"), LOOKUP_CASES.values(), ids=LOOKUP_CASES.keys())
+def test_lookup_parameters_are_checked(
+    sdk: batch_client.BatchClient, job_id: str, action: str, params: dict[str, Any], code: str
+) -> None:
+    request = {"JobId": job_id, **params} if action != "DescribeJobs" else params
+    assert sdk_code(lambda: call(sdk, action, request)) == code

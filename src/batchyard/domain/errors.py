@@ -56,6 +56,7 @@ MESSAGES: dict[str, str] = {
     "InvalidParameterValue.InstanceType": "The instance type is not supported.",
     "InvalidParameterValue.InstanceTypeDuplicate": "The same instance type is listed twice.",
     "InvalidParameterValue.InvalidFilter": "The filter is invalid.",
+    "InvalidParameterValue.InvalidZoneMismatchRegion": "A zone does not belong to the request's region.",
     "InvalidParameterValue.LimitExceeded": "A parameter exceeds its limit.",
     "InvalidParameterValue.LocalPath": "Invalid local path.",
     "InvalidParameterValue.MaxRetryCount": "MaxRetryCount is out of range.",

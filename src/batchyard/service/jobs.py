@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -50,8 +50,9 @@ def find_job(conn: Connection, caller: Caller, job_id: str) -> Any:
 
 
 class JobReader:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, zones: Mapping[str, list[str]]) -> None:
         self._db = db
+        self._zones = zones
 
     def describe(self, caller: Caller, job_id: str) -> DescribeJobResponse:
         with self._db.read() as conn:
@@ -77,6 +78,7 @@ class JobReader:
 
     def describe_many(self, caller: Caller, request: DescribeJobsRequest) -> DescribeJobsResponse:
         where = _job_filters(request)
+        self._check_zone_filters(caller.region, request.Filters or [])
         offset, limit = _page(request.Offset, request.Limit)
         with self._db.read() as conn:
             total, jobs = queries.page_jobs(conn, caller.account, caller.region, where, offset, limit)
@@ -84,6 +86,16 @@ class JobReader:
             for row in queries.tasks_of_jobs(conn, [j.pk for j in jobs]):
                 states[row.job_pk].append(row.state)
         return DescribeJobsResponse(JobSet=[views.job_view(j, states[j.pk]) for j in jobs], TotalCount=total)
+
+    def _check_zone_filters(self, region: str, filters: list[Filter]) -> None:
+        """A zone of another region can never match here: say so rather than answer nothing."""
+        own = set(self._zones.get(region, []))
+        for f in filters:
+            foreign = [z for z in f.Values if f.Name == "zone" and z not in own]
+            if any(z in zones for z in foreign for zones in self._zones.values()):
+                raise ApiError(
+                    "InvalidZone.MismatchRegion", f"The zone filter names a zone outside `{region}`."
+                )
 
     def submit_info(self, caller: Caller, job_id: str) -> DescribeJobSubmitInfoResponse:
         with self._db.read() as conn:

@@ -12,7 +12,7 @@ from batchyard.domain.dependencies import DEFAULT_DEPEND_ON
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import new_id
 from batchyard.domain.states import State
-from batchyard.schema.common import Job, Placement
+from batchyard.schema.common import Job, Placement, Task
 from batchyard.schema.jobs import SubmitJobRequest
 from batchyard.service import limits
 from batchyard.service.context import Caller, Wake
@@ -70,6 +70,8 @@ class JobSubmitter:
         edges = sorted({(d.StartTask, d.EndTask) for d in spec.Dependences or []})
         order_tasks(names, edges)
         has_predecessor = {end for _, end in edges}
+        for i, task in enumerate(spec.Tasks):
+            self._check_env_zones(caller.region, task, i)
         tasks = [
             NewTask(
                 name=name,
@@ -95,6 +97,15 @@ class JobSubmitter:
             tasks=tasks,
             edges=edges,
         )
+
+    def _check_env_zones(self, region: str, task: Task, i: int) -> None:
+        data = task.ComputeEnv.EnvData if task.ComputeEnv else None
+        for zone in (data.Zones or []) if data else []:
+            if zone not in self._zones.get(region, []):
+                raise ApiError(
+                    "InvalidParameterValue.InvalidZoneMismatchRegion",
+                    f"`Job.Tasks.{i}.ComputeEnv.EnvData.Zones` names `{zone}`, outside region `{region}`.",
+                )
 
     def _zone(self, region: str, placement: Placement) -> str:
         zone = placement.Zone
