@@ -92,6 +92,17 @@ def server(tmp_path: Path) -> Iterator[Server]:
     yield from running(Server(tmp_path / "data"))
 
 
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for a whole module, for tests that do not disturb each other."""
+    yield from running(Server(tmp_path_factory.mktemp("module") / "data"))
+
+
+@pytest.fixture(scope="module")
+def sdk(srv: Server) -> batch_client.BatchClient:
+    return make_client(srv.endpoint)
+
+
 def running(srv: Server) -> Iterator[Server]:
     srv.start()
     try:

@@ -7,31 +7,17 @@ did not move, so validation is proven to happen before any write.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from tencentcloud.batch.v20170312 import batch_client
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from conftest import ZONE, Server, _kill_leftover_attempts, call, make_client, submit, task
+from conftest import ZONE, Server, call, make_client, submit, task
 
 UNKNOWN_JOB = "job-abcdefgh"
 COS_DIR = "cos://logs-1250000000.cos.ap-guangzhou.myqcloud.com/logs/"
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("job-errors") / "data")
-    server.start()
-    yield server
-    server.stop()
-    _kill_leftover_attempts(server.data_dir)
-
-
-@pytest.fixture(scope="module")
-def sdk(srv: Server) -> batch_client.BatchClient:
-    return make_client(srv.endpoint)
 
 
 @pytest.fixture(scope="module")

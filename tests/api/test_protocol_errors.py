@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,6 @@ from conftest import (
     SECRET_KEY,
     ZONE,
     Server,
-    _kill_leftover_attempts,
     call,
     make_client,
     task,
@@ -47,20 +46,6 @@ VALID_SUBMIT: dict[str, Any] = {
     "Placement": {"Zone": ZONE},
     "Job": {"JobName": "proto", "Tasks": [task("a", "true")]},
 }
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("protocol") / "data")
-    server.start()
-    yield server
-    server.stop()
-    _kill_leftover_attempts(server.data_dir)
-
-
-@pytest.fixture(scope="module")
-def sdk(srv: Server) -> batch_client.BatchClient:
-    return make_client(srv.endpoint)
 
 
 def client_with(

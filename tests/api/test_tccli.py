@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from conftest import (
     SECRET_ID,
     SECRET_KEY,
     Server,
-    _kill_leftover_attempts,
     call,
     make_client,
     wait_job,
@@ -35,20 +33,6 @@ JOB_ID = re.compile(r"job-[a-z0-9]{8}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 COMMAND = """printf '%s\\n' "hello from tccli" """.strip()
 ANONYMOUS_ENV = {"EnvType": "MANAGED", "EnvData": {"InstanceType": "S2.SMALL1"}}
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("tccli") / "data")
-    server.start()
-    yield server
-    server.stop()
-    _kill_leftover_attempts(server.data_dir)
-
-
-@pytest.fixture(scope="module")
-def sdk(srv: Server) -> batch_client.BatchClient:
-    return make_client(srv.endpoint)
 
 
 @pytest.fixture(scope="module")
