@@ -363,3 +363,10 @@ def test_rate_limit_answers_request_limit_exceeded_per_action(tmp_path: Path) ->
         assert "RequestLimitExceeded" in codes[3:]
         time.sleep(1)
         assert call(client, "DescribeJobs", {}).TotalCount == 0, "the bucket refills"
+
+
+def test_instance_type_larger_than_the_pool_runs_on_the_whole_pool(one_slot: Server) -> None:
+    client = make_client(one_slot.endpoint)
+    big = {**task("big", "echo ran"), "ComputeEnv": {"EnvData": {"InstanceType": "S5.LARGE8"}}}
+
+    assert wait_job(client, submit(client, big, big | {"TaskName": "big2"}), timeout=15).JobState == "SUCCEED"

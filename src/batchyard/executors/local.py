@@ -76,7 +76,7 @@ class LocalExecutor:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def capacity(self) -> Resources:
-        return Resources(self._capacity.cpu * 16, self._capacity.memory_gib * 16)
+        return self._capacity
 
     def backlog(self) -> Resources:
         """Enough waiting work that freed slots refill at once while the scheduler batches its ticks.
