@@ -1,10 +1,12 @@
-"""The launch wrapper: one ``/bin/sh`` that records its pid, runs the command, records its exit code
-(both in the attempt's ``.state`` file).
+"""The launch wrapper: one ``/bin/sh`` that records its pid, runs the command in itself, and records
+the command's exit code from an EXIT trap (both in the attempt's ``.state`` file).
 
-The command runs in a subshell so its own ``exit``, traps or ``set -e`` cannot skip the exit-code
-file; the wrapper then exits with the command's code, so a watching parent needs no file read.
-``$0`` carries the attempt's tag, so a re-attaching server can check that a pid from the file
-still belongs to this attempt and was not reused.
+Running the command in the wrapper's own shell (no subshell) saves a fork per attempt, a large share
+of a short command's cost. The shell's exit status is the command's, so a watching parent needs no
+file; the file matters only to a server re-attaching after a restart. A command that replaces its
+shell (``exec``) or installs its own EXIT trap leaves no exit code there, and would then be counted
+as lost (and retried) if the server restarted while it ran. ``$0`` carries the attempt's tag, so a
+re-attaching server can check that a pid from the file still belongs to this attempt.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 from batchyard.runner.paths import AttemptPaths
 
 _SCRIPT = (
-    'echo $$ > "$1"; (__batchyard_cmd=$2; set --; eval "$__batchyard_cmd"); '
-    '__batchyard_rc=$?; echo $__batchyard_rc >> "$1"; exit $__batchyard_rc'
+    '__batchyard_state=$1; __batchyard_cmd=$2; set --; echo $$ > "$__batchyard_state"; '
+    'trap \'echo $? >> "$__batchyard_state"\' EXIT; eval "$__batchyard_cmd"'
 )
 
 
