@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 BACKLOG_FACTOR = 16
+_JOB_FOLDERS_REMEMBERED = 10_000
 
 
 @dataclass
@@ -72,6 +73,7 @@ class LocalExecutor:
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
         self._workdirs = WorkDirs(os.fspath(runs_dir / "work"))
+        self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -134,7 +136,11 @@ class LocalExecutor:
     def _launch_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
         try:
-            paths.ensure_folder()
+            if spec.job_id not in self._job_folders:
+                paths.ensure_folder()
+                if len(self._job_folders) >= _JOB_FOLDERS_REMEMBERED:
+                    self._job_folders.clear()
+                self._job_folders.add(spec.job_id)
             workdir = self._workdirs.take()
             process = self._spawn(spec, paths, workdir)
         except OSError as exc:
