@@ -14,7 +14,10 @@ from batchyard.runner.wrapper import attempt_tag, wrapper_argv
 def run(tmp_path: Path, command: str) -> tuple[subprocess.CompletedProcess[str], AttemptPaths]:
     paths = AttemptPaths.of(tmp_path, "job-test0001", 7)
     paths.ensure_folder()
-    result = subprocess.run(wrapper_argv(7, paths, command), capture_output=True, text=True, check=False)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    argv = wrapper_argv(7, paths, command, str(workdir))
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     return result, paths
 
 
@@ -42,3 +45,9 @@ def test_multi_line_commands_with_quotes_run_verbatim(tmp_path: Path) -> None:
     result, _ = run(tmp_path, "x='a b'\nprintf '%s|' \"$x\" \"c'd\"")
 
     assert result.stdout == "a b|c'd|"
+
+
+def test_command_runs_in_the_working_folder(tmp_path: Path) -> None:
+    result, _ = run(tmp_path, "pwd")
+
+    assert result.stdout.strip() == str(tmp_path / "work")

@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,7 @@ from batchyard.storage.store import ObjectStore
 log = logging.getLogger(__name__)
 
 CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
-_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 BACKLOG_FACTOR = 16
 _JOB_FOLDERS_REMEMBERED = 10_000
 
@@ -55,7 +54,7 @@ class _Running:
     workdir: str | None  # None when re-attached: its folder belongs to the previous server run
     pid: int
     pidfd: int
-    process: subprocess.Popen[bytes] | None  # None when re-attached after a restart
+    child: bool  # ours to reap; False when re-attached after a restart
 
 
 class LocalExecutor:
@@ -142,31 +141,26 @@ class LocalExecutor:
                     self._job_folders.clear()
                 self._job_folders.add(spec.job_id)
             workdir = self._workdirs.take()
-            process = self._spawn(spec, paths, workdir)
+            pid = self._spawn(spec, paths, workdir)
         except OSError as exc:
             self._finish(spec, paths, None, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-        self._watch(_Running(spec, paths, workdir, process.pid, os.pidfd_open(process.pid), process))
+        self._watch(_Running(spec, paths, workdir, pid, os.pidfd_open(pid), child=True))
 
-    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workdir: str) -> subprocess.Popen[bytes]:
-        out = os.open(paths.stdout, _LOG_FLAGS, 0o644)
-        try:
-            err = os.open(paths.stderr, _LOG_FLAGS, 0o644)
-            try:
-                return subprocess.Popen(
-                    wrapper_argv(spec.attempt_pk, paths, spec.command),
-                    cwd=workdir,
-                    env=attempt_environment(spec, self._node_env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    start_new_session=True,
-                )
-            finally:
-                os.close(err)
-        finally:
-            os.close(out)
+    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workdir: str) -> int:
+        """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself."""
+        return os.posix_spawn(
+            "/bin/sh",
+            wrapper_argv(spec.attempt_pk, paths, spec.command, workdir),
+            attempt_environment(spec, self._node_env),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, paths.stdout, _LOG_FLAGS, 0o644),
+                (os.POSIX_SPAWN_OPEN, 2, paths.stderr, _LOG_FLAGS, 0o644),
+            ],
+            setsid=True,
+        )
 
     def _reattach_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
@@ -179,7 +173,7 @@ class LocalExecutor:
                 pidfd = os.pidfd_open(pid)
                 log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, pid)
                 self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-                self._watch(_Running(spec, paths, None, pid, pidfd, None))
+                self._watch(_Running(spec, paths, None, pid, pidfd, child=False))
                 return
         self._conclude(spec, paths)
 
@@ -201,13 +195,14 @@ class LocalExecutor:
 
     def _on_exit(self, attempt: _Running) -> None:
         self._unwatch(attempt)
-        if attempt.process is None:
+        if not attempt.child:
             self._conclude(attempt.spec, attempt.paths)
         else:
             # Like a node destroyed after its instance, nothing the command left behind survives it.
             # The wrapper is a zombie until waited for, so its process group id cannot be reused yet.
             _signal_group(attempt.pid, signal.SIGKILL)
-            returncode = attempt.process.wait()
+            _, status = os.waitpid(attempt.pid, 0)
+            returncode = os.waitstatus_to_exitcode(status)
             # The wrapper exits with the command's code; a negative code means it was killed itself.
             exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
             failure, reason = classify_exit(exit_code, killed_by)
