@@ -138,8 +138,12 @@ def active_attempts(conn: Connection) -> list[Any]:
     )
 
 
+_ROLL_UP_COLUMNS = (tasks.c.pk, tasks.c.job_pk, tasks.c.state, *(tasks.c[col] for col in COUNTER.values()))
+
+
 def task_rows(conn: Connection, task_pks: Iterable[int]) -> list[Any]:
-    return list(conn.execute(select(tasks).where(tasks.c.pk.in_(list(task_pks)))))
+    """What a roll-up needs of each task: its state and counters (not its spec)."""
+    return list(conn.execute(select(*_ROLL_UP_COLUMNS).where(tasks.c.pk.in_(list(task_pks)))))
 
 
 def task_runtime_row(conn: Connection, task_pk: int) -> Any:
