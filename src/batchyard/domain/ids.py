@@ -11,9 +11,6 @@ _SUFFIX = r"[a-z0-9]{8}"
 
 JOB_ID = re.compile(rf"job-{_SUFFIX}")
 ENV_ID = re.compile(rf"env-{_SUFFIX}")
-NODE_ID = re.compile(rf"node-{_SUFFIX}")
-INSTANCE_ID = re.compile(rf"ins-{_SUFFIX}")
-TASK_TEMPLATE_ID = re.compile(rf"task-tmpl-{_SUFFIX}")
 
 
 def new_id(prefix: str) -> str:

@@ -23,12 +23,6 @@ class RemotePath:
     bucket: str
     key: str
 
-    def join(self, name: str) -> RemotePath:
-        return RemotePath(self.scheme, self.bucket, self.key + name)
-
-    def __str__(self) -> str:
-        return f"{self.scheme}://{self.bucket}/{self.key}"
-
 
 def parse_remote(url: str, *, directory: bool) -> RemotePath:
     """Parse a user's remote path, refusing it with the API's own codes.
