@@ -233,7 +233,12 @@ def test_retry_jobs_reruns_failed_instances_and_their_successors(client: Any, tm
     flag = tmp_path / "fixed"
     job_id = submit(
         client,
-        task("A", f"test $BATCH_TASK_INSTANCE_INDEX = 0 || test -e {flag}", TaskInstanceNum=2),
+        task(
+            "A",
+            f"test -e {flag} && echo fixed || echo broken; "
+            f"test $BATCH_TASK_INSTANCE_INDEX = 0 || test -e {flag}",
+            TaskInstanceNum=2,
+        ),
         task("B", "echo b"),
         Dependences=[{"StartTask": "A", "EndTask": "B"}],
     )
@@ -251,7 +256,21 @@ def test_retry_jobs_reruns_failed_instances_and_their_successors(client: Any, tm
     assert job.StateReason == ""
     assert instance(client, job_id, "A", 0).EndTime == first_run.EndTime, "succeeded instances are kept"
     assert instance(client, job_id, "B").TaskInstanceState == "SUCCEED"
+    logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "A", "TaskInstanceIndexes": [1]})
+    assert base64.b64decode(logs.TaskInstanceLogSet[0].StdoutLog.split("base64,")[1]) == b"fixed\n"
     assert error_code(call, client, "RetryJobs", {"JobIds": [job_id]}) == "UnsupportedOperation"
+
+
+def test_retry_jobs_reruns_an_interrupted_job_and_frees_its_node(client: Any, tmp_path: Path) -> None:
+    flag = tmp_path / "fixed"
+    job_id = submit(client, task("bad", f"test -e {flag}", FailedAction="INTERRUPT"))
+    wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "FAILED_INTERRUPTED")
+
+    flag.touch()
+    call(client, "RetryJobs", {"JobIds": [job_id]})
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    call(client, "DeleteJob", {"JobId": job_id})
 
 
 def test_delete_job_only_when_finished_and_then_it_is_gone(client: Any, server: Server) -> None:

@@ -83,7 +83,7 @@ def _terminate_instance(tick: Tick, request: Any) -> None:
 def _retry_job(tick: Tick, request: Any) -> None:
     """Re-run the failed instances, following the DAG, with a fresh retry budget."""
     job = scheduling.job_of(tick.conn, request.job_pk)
-    if job.state != State.FAILED.value:
+    if job.state not in (State.FAILED.value, State.FAILED_INTERRUPTED.value):
         return
     tasks = {t.pk: t for t in scheduling.job_tasks(tick.conn, request.job_pk)}
     graph: dict[int, set[int]] = {pk: set() for pk in tasks}

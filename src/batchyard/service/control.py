@@ -21,6 +21,7 @@ from batchyard.store.database import Database
 
 RETRY_JOB_IDS_MAX = 100
 _FINISHED = (State.SUCCEED.value, State.FAILED.value)
+_RETRYABLE = (State.FAILED.value, State.FAILED_INTERRUPTED.value)
 
 
 class JobControl:
@@ -57,10 +58,10 @@ class JobControl:
         with self._db.write() as conn:
             jobs = [find_job(conn, caller, job_id) for job_id in dict.fromkeys(job_ids)]
             for job in jobs:
-                if job.state != State.FAILED.value or control.has_pending_intent(conn, job.pk):
+                if job.state not in _RETRYABLE or control.has_pending_intent(conn, job.pk):
                     raise ApiError(
                         "UnsupportedOperation",
-                        f"Only a FAILED job can be retried; `{job.job_id}` is {job.state}.",
+                        f"Only a failed job can be retried; `{job.job_id}` is {job.state}.",
                     )
             for job in jobs:
                 control.record_intent(conn, Intent.RETRY_JOB, job.pk, time.time())

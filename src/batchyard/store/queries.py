@@ -70,9 +70,13 @@ def instances_by_index(conn: Connection, task_pk: int, indexes: Sequence[int]) -
 
 
 def latest_attempt_pks(conn: Connection, task_pk: int, indexes: Sequence[int]) -> dict[int, int]:
-    """The primary key of each instance's latest attempt (instances never started are absent)."""
+    """The primary key of each instance's latest attempt (instances not started since a retry are absent).
+
+    RetryJobs numbers attempts from 1 again, so among attempts with the instance's current number
+    the newest one is meant.
+    """
     rows = conn.execute(
-        select(instances.c.idx, attempts.c.pk)
+        select(instances.c.idx, func.max(attempts.c.pk))
         .join(
             attempts,
             and_(
@@ -82,6 +86,7 @@ def latest_attempt_pks(conn: Connection, task_pk: int, indexes: Sequence[int]) -
             ),
         )
         .where(instances.c.task_pk == task_pk, instances.c.idx.in_(list(indexes)))
+        .group_by(instances.c.idx)
     )
     return {idx: pk for idx, pk in rows}
 
