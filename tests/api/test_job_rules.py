@@ -389,3 +389,19 @@ def test_instance_type_larger_than_the_pool_runs_on_the_whole_pool(one_slot: Ser
     big = {**task("big", "echo ran"), "ComputeEnv": {"EnvData": {"InstanceType": "S5.LARGE8"}}}
 
     assert wait_job(client, submit(client, big, big | {"TaskName": "big2"}), timeout=15).JobState == "SUCCEED"
+
+
+def test_a_node_queues_a_bounded_number_of_starting_instances(one_slot: Server) -> None:
+    """Instances handed to a busy node wait as STARTING; a big task must not all pile up there."""
+    client = make_client(one_slot.endpoint)
+    job_id = submit(client, task("many", "sleep 0.05", TaskInstanceNum=300))
+
+    peak = 0
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        metrics = call(client, "DescribeJob", {"JobId": job_id}).TaskInstanceMetrics
+        peak = max(peak, metrics.StartingCount + metrics.RunningCount)
+        time.sleep(0.05)
+
+    assert 1 < peak <= 17, f"at most one running plus a backlog of 16 on one slot, saw {peak}"
+    call(client, "TerminateJob", {"JobId": job_id})

@@ -27,7 +27,7 @@ def dispatch(tick: Tick) -> None:
         if room == 0 and not free.fits(runtime.demand):
             # Attempts handed over earlier but still waiting on the executor yield to better-ranked
             # work: the executor starts its queue in rank order, so this cannot invert priorities.
-            extra = tick.ledger.displaceable(runtime.rank(0)) - overtaken
+            extra = tick.ledger.displaceable(runtime.rank(0)[:3]) - overtaken
             room = _room(free + extra, runtime.demand, task.n_runnable, limit, active)
             if room == 0:
                 break  # strict priority order: nothing jumps a task that is waiting for room

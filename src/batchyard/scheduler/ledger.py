@@ -96,11 +96,15 @@ class Ledger:
             heapq.heappop(self._deadlines)
         return self._deadlines[0][0] if self._deadlines else None
 
-    def displaceable(self, rank: tuple[int, int, int, int]) -> Resources:
-        """Room held by waiting attempts ranked after ``rank``, which an executor starts later anyway."""
+    def displaceable(self, task_rank: tuple[int, int, int]) -> Resources:
+        """Room held by waiting attempts of tasks ranked after ``task_rank`` (priority, job, task).
+
+        An executor starts those later anyway, so better-ranked work may be handed over past them.
+        A task never displaces its own waiting attempts, which keeps the executor's queue bounded.
+        """
         total = Resources(0, 0)
         for active in self._active.values():
-            if active.waiting and active.rank > rank:
+            if active.waiting and active.rank[:3] > task_rank:
                 total += active.demand
         return total
 
