@@ -23,6 +23,8 @@ def dispatch(tick: Tick) -> None:
         runtime = tick.runtimes.get(tick.conn, task.pk)
         active = task.n_starting + task.n_running
         limit = runtime.spec.max_concurrent
+        if limit and active >= limit:
+            continue  # held back by its own MaxConcurrentNum, not waiting for room: others may go
         room = _room(free, runtime.demand, task.n_runnable, limit, active)
         if room == 0 and not free.fits(runtime.demand):
             # Attempts handed over earlier but still waiting on the executor yield to better-ranked

@@ -37,8 +37,11 @@ def carry_out(tick: Tick) -> None:
 
 
 def cancel(tick: Tick, actives: list[Active], reason: str, retry: bool) -> None:
-    """Mark attempts to be killed; the kill itself happens after the commit."""
-    fresh = [a for a in actives if a.cancel is None]
+    """Mark attempts to be killed; the kill itself happens after the commit.
+
+    A termination overrides a timeout already under way, so the instance is not retried after it.
+    """
+    fresh = [a for a in actives if a.cancel is None or (a.cancel.retry and not retry)]
     for active in fresh:
         active.cancel = Cancel(reason, retry)
     if not retry:
