@@ -134,11 +134,12 @@ class Scheduler:
             try:
                 tick = await asyncio.to_thread(self._tick, events, intents)
             except Exception:
-                log.exception("scheduler tick failed; retrying")
+                log.exception("scheduler tick failed; reloading its state from the store and retrying")
                 self._events[:0] = events
                 self._waiters[:0] = waiters
-                self._intents = self._intents or intents
+                self._intents = True
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
+                await self._reload()
                 self._wakeup.set()
                 continue
             self._executor.cancel(tick.cancels)
@@ -168,6 +169,20 @@ class Scheduler:
             dispatch(tick)
             settle(tick)
         return tick
+
+    async def _reload(self) -> None:
+        """Forget what a failed tick changed in memory: the store, rolled back, is the truth.
+
+        Events of that tick are applied again, and intents, timeouts and kills are decided again.
+        """
+        while not self._stopping:
+            self._ledger = Ledger(self._ledger.capacity)
+            try:
+                await asyncio.to_thread(self._recover)
+                return
+            except Exception:
+                log.exception("reloading the scheduler's state failed; retrying")
+                await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
 
     def _recover(self) -> tuple[list[AttemptSpec], list[int]]:
         """Rebuild the ledger from the store: attempts still on nodes and nodes held by interrupted ones."""
