@@ -350,6 +350,11 @@ LOOKUP_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"TaskName": "a", "Offset": -1},
         "InvalidParameterValue.Negative",
     ),
+    "logs-too-many-indexes": (
+        "DescribeTaskLogs",
+        {"TaskName": "a", "TaskInstanceIndexes": [0, 1, 0, 1, 0, 1]},
+        "InvalidParameterValue.LimitExceeded",
+    ),
     "jobs-foreign-zone": (
         "DescribeJobs",
         {"Filters": [{"Name": "zone", "Values": ["ap-shanghai-2"]}]},

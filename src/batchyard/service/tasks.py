@@ -90,7 +90,12 @@ class TaskReader:
     def _log_rows(conn: Connection, task: Any, request: DescribeTaskLogsRequest, limit: int) -> list[Any]:
         if request.TaskInstanceIndexes is None:
             return queries.instances_page(conn, task.pk, None, request.Offset or 0, limit)
-        indexes = request.TaskInstanceIndexes[:limit]
+        indexes = request.TaskInstanceIndexes
+        if len(indexes) > limit:
+            raise ApiError(
+                "InvalidParameterValue.LimitExceeded",
+                f"{len(indexes)} TaskInstanceIndexes exceed Limit {limit} (at most {LOGS_LIMIT_MAX}).",
+            )
         rows = queries.instances_by_index(conn, task.pk, indexes)
         missing = set(indexes) - {r.idx for r in rows}
         if missing:
