@@ -59,7 +59,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     credentials, created = load_or_create(settings.data_dir, os.environ)
     if created is not None:
         log.warning("generated an API key pair in %s (show it with `batchyard credentials show`)", created)
-    db = Database(settings.sqlite_url)
+    db = Database(settings.sqlite_url, settings.sqlite_busy_timeout_s)
     db.migrate()
     store = _pick(OBJECT_STORES, settings.object_store, "object store")(settings)
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store)

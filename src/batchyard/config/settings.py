@@ -60,6 +60,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 9000
     database_url: str | None = None  # default: SQLite in data_dir
+    sqlite_busy_timeout_s: float = Field(default=30.0, gt=0)
     executor: str = "local"
     object_store: str = "local"
     zones: dict[str, list[str]] = Field(default_factory=default_zones)

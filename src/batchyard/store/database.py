@@ -21,11 +21,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_SQLITE_BUSY_TIMEOUT_S = 30
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+def _sqlite_engine(url: str, begin: str, busy_timeout_s: float) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -47,11 +46,12 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
 class Database:
     """Owns the engines; every unit of work goes through ``write()`` or ``read()``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_s: float = 30.0) -> None:
+        """``busy_timeout_s``: how long a SQLite writer waits for the lock before its transaction fails."""
         self.url = url
         if url.startswith("sqlite"):
-            self._writer = _sqlite_engine(url, "BEGIN IMMEDIATE")
-            self._reader = _sqlite_engine(url, "BEGIN")
+            self._writer = _sqlite_engine(url, "BEGIN IMMEDIATE", busy_timeout_s)
+            self._reader = _sqlite_engine(url, "BEGIN", busy_timeout_s)
         else:
             self._writer = create_engine(url, pool_pre_ping=True)
             self._reader = self._writer
