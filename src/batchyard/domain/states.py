@@ -25,6 +25,8 @@ class State(StrEnum):
 # Finished for the purpose of roll-up and dependencies. FAILED_INTERRUPTED still holds its node,
 # but it will not run again unless retried by the user.
 TERMINAL: frozenset[State] = frozenset({State.SUCCEED, State.FAILED, State.FAILED_INTERRUPTED})
+# Ended without success: what a failed job's reason names and what RetryJobs runs again.
+FAILED_STATES: frozenset[State] = frozenset({State.FAILED, State.FAILED_INTERRUPTED})
 
 # Active states from least to most advanced; a task shows the most advanced state among its
 # unfinished children.

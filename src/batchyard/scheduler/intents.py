@@ -11,13 +11,12 @@ from typing import Any
 
 from batchyard.domain.dependencies import Predecessor, blocking
 from batchyard.domain.intents import TERMINATED_BY_INSTANCE, TERMINATED_BY_JOB, Intent
-from batchyard.domain.states import State
+from batchyard.domain.states import FAILED_STATES, State
 from batchyard.scheduler.ledger import Active, Cancel
 from batchyard.scheduler.tick import Tick
-from batchyard.store import scheduling
+from batchyard.store import queries, scheduling
 
 _QUEUED = (State.SUBMITTED, State.PENDING, State.RUNNABLE)
-_RETRYABLE = (State.FAILED, State.FAILED_INTERRUPTED)
 _RESET = {
     "attempts": 0,
     "exit_code": None,
@@ -50,7 +49,7 @@ def cancel(tick: Tick, actives: list[Active], reason: str, retry: bool) -> None:
 
 
 def _terminate_job(tick: Tick, request: Any) -> None:
-    tasks = scheduling.job_tasks(tick.conn, request.job_pk)
+    tasks = queries.tasks_of(tick.conn, request.job_pk)
     for task in tasks:
         _fail_waiting(tick, task.pk, TERMINATED_BY_JOB)
     cancel(tick, tick.ledger.of_tasks({t.pk for t in tasks}), TERMINATED_BY_JOB, retry=False)
@@ -86,9 +85,9 @@ def _terminate_instance(tick: Tick, request: Any) -> None:
 def _retry_job(tick: Tick, request: Any) -> None:
     """Re-run the failed instances, following the DAG, with a fresh retry budget."""
     job = scheduling.job_of(tick.conn, request.job_pk)
-    if job.state not in (State.FAILED.value, State.FAILED_INTERRUPTED.value):
+    if State(job.state) not in FAILED_STATES:
         return
-    tasks = {t.pk: t for t in scheduling.job_tasks(tick.conn, request.job_pk)}
+    tasks = {t.pk: t for t in queries.tasks_of(tick.conn, request.job_pk)}
     graph: dict[int, set[int]] = {pk: set() for pk in tasks}
     for start, end in scheduling.job_edges(tick.conn, request.job_pk):
         graph[end].add(start)
@@ -101,7 +100,7 @@ def _retry_job(tick: Tick, request: Any) -> None:
         target = State.RUNNABLE if ready and culprit is None else State.PENDING
         for idx in scheduling.indexes_in_state(tick.conn, pk, State.FAILED_INTERRUPTED):
             tick.ledger.release(pk, idx)
-        for source in _RETRYABLE:
+        for source in FAILED_STATES:
             scheduling.move_all(tick.conn, pk, source, target, _RESET)
         states[pk] = target
         tick.touched.add(pk)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from batchyard.domain.dependencies import Predecessor, blocking
-from batchyard.domain.states import TERMINAL, State, roll_up
+from batchyard.domain.states import FAILED_STATES, TERMINAL, State, roll_up
 from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
 from batchyard.store.tables import COUNTER
@@ -59,6 +59,6 @@ def roll_up_job(tick: Tick, job_pk: int) -> None:
     job = scheduling.job_of(tick.conn, job_pk)
     state = roll_up(scheduling.task_state_counts(tick.conn, job_pk))
     reason = job.state_reason
-    if state in (State.FAILED, State.FAILED_INTERRUPTED) and not reason:
+    if state in FAILED_STATES and not reason:
         reason = f"Task `{scheduling.first_failed_task(tick.conn, job_pk)}` ended {state.value}."
     scheduling.set_job_state(tick.conn, job_pk, state, tick.now if state in TERMINAL else None, reason)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from batchyard.domain.errors import ApiError
 from batchyard.domain.intents import Intent
-from batchyard.domain.states import State
+from batchyard.domain.states import FAILED_STATES, State
 from batchyard.service.context import Caller, Wake
 from batchyard.service.jobs import find_job
 from batchyard.service.tasks import find_task
@@ -21,7 +21,7 @@ from batchyard.store.database import Database
 
 RETRY_JOB_IDS_MAX = 100
 _FINISHED = (State.SUCCEED.value, State.FAILED.value)
-_RETRYABLE = (State.FAILED.value, State.FAILED_INTERRUPTED.value)
+_RETRYABLE = {s.value for s in FAILED_STATES}
 
 
 class JobControl:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Update, and_, bindparam, delete, func, insert, select, update
 
-from batchyard.domain.states import State
+from batchyard.domain.states import FAILED_STATES, State
 from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, requests, tasks
 
 
@@ -190,9 +190,7 @@ def job_of(conn: Connection, job_pk: int) -> Any:
 def first_failed_task(conn: Connection, job_pk: int) -> str | None:
     return conn.scalar(
         select(tasks.c.name)
-        .where(
-            tasks.c.job_pk == job_pk, tasks.c.state.in_([State.FAILED.value, State.FAILED_INTERRUPTED.value])
-        )
+        .where(tasks.c.job_pk == job_pk, tasks.c.state.in_([s.value for s in FAILED_STATES]))
         .order_by(tasks.c.seq)
         .limit(1)
     )
@@ -248,10 +246,6 @@ def pending_requests(conn: Connection) -> list[Any]:
 def delete_requests(conn: Connection, pks: Sequence[int]) -> None:
     if pks:
         conn.execute(delete(requests).where(requests.c.pk.in_(list(pks))))
-
-
-def job_tasks(conn: Connection, job_pk: int) -> list[Any]:
-    return list(conn.execute(select(tasks).where(tasks.c.job_pk == job_pk).order_by(tasks.c.seq)))
 
 
 def job_edges(conn: Connection, job_pk: int) -> list[tuple[int, int]]:
