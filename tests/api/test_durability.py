@@ -47,7 +47,8 @@ def test_restart_keeps_every_job_task_and_instance(server: Server) -> None:
 def test_killed_server_reattaches_running_instance_which_runs_once(server: Server, tmp_path: Path) -> None:
     client = make_client(server.endpoint)
     marker = tmp_path / "runs.txt"
-    job_id = submit(client, task("long", f"echo run >> {marker}; sleep 3; echo finished"))
+    # The subshell carries the wrapper's arguments too: only the wrapper itself may be re-attached.
+    job_id = submit(client, task("long", f"echo run >> {marker}; (sleep 3); echo finished"))
     wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING")
 
     server.stop(signal.SIGKILL)
@@ -67,7 +68,7 @@ def test_instance_that_finished_while_server_was_down_is_recorded(server: Server
 
     server.stop(signal.SIGKILL)
     wait_for(
-        lambda: any(len(f.read_text().split()) == 2 for f in server.data_dir.glob("runs/*/*.state")),
+        lambda: any(f.read_text().strip() for f in server.data_dir.glob("runs/*/exits")),
         timeout=10,
     )
     server.start()

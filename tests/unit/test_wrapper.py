@@ -2,37 +2,74 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from batchyard.runner.exits import ExitJournals, journal_path
 from batchyard.runner.paths import AttemptPaths
-from batchyard.runner.wrapper import attempt_tag, wrapper_argv
+from batchyard.runner.wrapper import attempt_tag, running_wrappers, wrapper_argv
 
 
-def run(tmp_path: Path, command: str) -> tuple[subprocess.CompletedProcess[str], AttemptPaths]:
-    paths = AttemptPaths.of(tmp_path, "job-test0001", 7)
+def argv(tmp_path: Path, command: str, attempt_pk: int = 7) -> tuple[list[str], AttemptPaths]:
+    paths = AttemptPaths.of(tmp_path, "job-test0001", attempt_pk)
     paths.ensure_folder()
     workdir = tmp_path / "work"
-    workdir.mkdir()
-    argv = wrapper_argv(7, paths, command, str(workdir))
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    return result, paths
+    workdir.mkdir(exist_ok=True)
+    return wrapper_argv(attempt_pk, journal_path(paths.job_folder), command, str(workdir)), paths
+
+
+def run(
+    tmp_path: Path, command: str, attempt_pk: int = 7
+) -> tuple[subprocess.CompletedProcess[str], AttemptPaths]:
+    args, paths = argv(tmp_path, command, attempt_pk)
+    return subprocess.run(args, capture_output=True, text=True, check=False), paths
 
 
 @pytest.mark.parametrize(
     ("command", "code"), [("true", 0), ("false", 1), ("exit 3", 3), ("(exit 4); echo x", 0)]
 )
-def test_wrapper_exits_with_the_commands_code_and_records_pid_and_code(
+def test_wrapper_exits_with_the_commands_code_and_journals_it(
     tmp_path: Path, command: str, code: int
 ) -> None:
     result, paths = run(tmp_path, command)
 
-    pid, recorded = paths.read_state()
+    journals = ExitJournals()
+    journals.expect(7)
     assert result.returncode == code
-    assert recorded == code
-    assert pid is not None and pid > 1
+    assert journals.code(paths.job_folder, 7) == code
+
+
+def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_path: Path) -> None:
+    journals = ExitJournals()
+    for pk in (1, 2, 3):
+        journals.expect(pk)
+    _, paths = run(tmp_path, "exit 1", attempt_pk=1)
+    run(tmp_path, "exit 2", attempt_pk=2)
+
+    assert journals.code(paths.job_folder, 2) == 2
+    assert journals.code(paths.job_folder, 3) is None, "attempt 3 has not ended"
+    run(tmp_path, "exit 3", attempt_pk=3)
+    assert journals.code(paths.job_folder, 3) == 3
+    assert journals.code(paths.job_folder, 1) == 1
+
+
+def test_running_wrappers_finds_the_session_leader_not_its_subshells(tmp_path: Path) -> None:
+    args, _ = argv(tmp_path, "(sleep 30); true", attempt_pk=991)
+    process = subprocess.Popen(args, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and 991 not in running_wrappers():
+            time.sleep(0.02)
+        assert running_wrappers()[991] == process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert 991 not in running_wrappers()
 
 
 def test_command_sees_no_positional_parameters_of_the_wrapper(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 The scheduler may hand over a little more than fits (``backlog``); those attempts wait here in
 rank (priority) order and start the moment a slot frees, without a round trip through the
 scheduler and the store.
-Exits are watched with pidfds on the event loop (no thread or poll per attempt). Logs are uploaded
+Exits of the attempts this server started are reaped on SIGCHLD, in one batch per signal, on the
+event loop; the server process starts no other children, so every child it has is an attempt. An
+attempt re-attached after a restart is not a child: its exit is watched with a pidfd. Logs are uploaded
 in a small thread pool before the attempt is reported finished, so a SUCCEED instance always has its
 logs in place; an attempt with nothing to upload or clean is reported without leaving the loop.
 """
@@ -32,18 +34,19 @@ from batchyard.executors.base import (
     Resources,
 )
 from batchyard.runner.environment import attempt_environment, node_environment
+from batchyard.runner.exits import ExitJournals, journal_path
 from batchyard.runner.logs import upload_logs
 from batchyard.runner.outcome import classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.workdirs import WorkDirs
-from batchyard.runner.wrapper import attempt_tag, wrapper_argv
+from batchyard.runner.wrapper import running_wrappers, wrapper_argv
 from batchyard.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
 
 CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-BACKLOG_FACTOR = 16
+BACKLOG_FACTOR = 32
 _JOB_FOLDERS_REMEMBERED = 10_000
 
 
@@ -53,8 +56,7 @@ class _Running:
     paths: AttemptPaths
     workdir: str | None  # None when re-attached: its folder belongs to the previous server run
     pid: int
-    pidfd: int
-    child: bool  # ours to reap; False when re-attached after a restart
+    pidfd: int | None  # None for our own children, reaped on SIGCHLD; set for re-attached ones
 
 
 class LocalExecutor:
@@ -68,10 +70,12 @@ class LocalExecutor:
         self._used = Resources(0, 0)
         self._waiting: list[tuple[tuple[int, int, int, int], int, AttemptSpec]] = []  # heap by rank
         self._running: dict[int, _Running] = {}
+        self._children: dict[int, _Running] = {}  # by pid
         self._unfinished: set[int] = set()  # handed over and not yet reported finished
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
         self._workdirs = WorkDirs(os.fspath(runs_dir / "work"))
+        self._exits = ExitJournals()
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,8 +94,10 @@ class LocalExecutor:
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
         self._loop = asyncio.get_running_loop()
+        self._loop.add_signal_handler(signal.SIGCHLD, self._reap_children)
 
     async def stop(self) -> None:
+        self._loop_or_fail().remove_signal_handler(signal.SIGCHLD)
         for attempt in list(self._running.values()):
             self._unwatch(attempt)
         self._io.shutdown(wait=True)
@@ -118,9 +124,10 @@ class LocalExecutor:
             self._loop_or_fail().call_later(self._kill_grace_s, self._kill_hard, pk, attempt.pid)
 
     def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
+        alive = running_wrappers() if attempts else {}
         for spec in attempts:
             self._unfinished.add(spec.attempt_pk)
-            self._reattach_one(spec)
+            self._reattach_one(spec, alive.get(spec.attempt_pk))
         self._pump()
 
     def _pump(self) -> None:
@@ -146,13 +153,13 @@ class LocalExecutor:
             self._finish(spec, paths, None, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-        self._watch(_Running(spec, paths, workdir, pid, os.pidfd_open(pid), child=True))
+        self._watch(_Running(spec, paths, workdir, pid, None))
 
     def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workdir: str) -> int:
         """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself."""
         return os.posix_spawn(
             "/bin/sh",
-            wrapper_argv(spec.attempt_pk, paths, spec.command, workdir),
+            wrapper_argv(spec.attempt_pk, journal_path(paths.job_folder), spec.command, workdir),
             attempt_environment(spec, self._node_env),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -162,18 +169,18 @@ class LocalExecutor:
             setsid=True,
         )
 
-    def _reattach_one(self, spec: AttemptSpec) -> None:
+    def _reattach_one(self, spec: AttemptSpec, pid: int | None) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-        pid, exit_code = paths.read_state()
         if pid is None and not os.path.exists(paths.stdout):
             heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))  # never started: queue it
             return
-        if exit_code is None and pid is not None and _owns(pid, spec.attempt_pk):
+        self._exits.expect(spec.attempt_pk)
+        if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 pidfd = os.pidfd_open(pid)
                 log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, pid)
                 self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-                self._watch(_Running(spec, paths, None, pid, pidfd, child=False))
+                self._watch(_Running(spec, paths, None, pid, pidfd))
                 return
         self._conclude(spec, paths)
 
@@ -185,23 +192,39 @@ class LocalExecutor:
     def _watch(self, attempt: _Running) -> None:
         self._running[attempt.spec.attempt_pk] = attempt
         self._used += attempt.spec.demand
-        self._loop_or_fail().add_reader(attempt.pidfd, self._on_exit, attempt)
+        if attempt.pidfd is None:
+            self._children[attempt.pid] = attempt
+        else:
+            self._loop_or_fail().add_reader(attempt.pidfd, self._on_reattached_exit, attempt)
 
     def _unwatch(self, attempt: _Running) -> None:
-        self._loop_or_fail().remove_reader(attempt.pidfd)
-        os.close(attempt.pidfd)
+        if attempt.pidfd is None:
+            del self._children[attempt.pid]
+        else:
+            self._loop_or_fail().remove_reader(attempt.pidfd)
+            os.close(attempt.pidfd)
         del self._running[attempt.spec.attempt_pk]
         self._used -= attempt.spec.demand
 
-    def _on_exit(self, attempt: _Running) -> None:
-        self._unwatch(attempt)
-        if not attempt.child:
-            self._conclude(attempt.spec, attempt.paths)
-        else:
-            # Like a node destroyed after its instance, nothing the command left behind survives it.
-            # The wrapper is a zombie until waited for, so its process group id cannot be reused yet.
-            _signal_group(attempt.pid, signal.SIGKILL)
-            _, status = os.waitpid(attempt.pid, 0)
+    def _reap_children(self) -> None:
+        """Reap every child that has exited (signals coalesce: one SIGCHLD may stand for many)."""
+        while True:
+            try:
+                exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                break
+            if exited is None:
+                break
+            attempt = self._children.get(exited.si_pid)
+            if attempt is not None:
+                # Like a node destroyed after its instance, nothing the command left behind survives
+                # it. The wrapper is not reaped yet, so its process group id cannot be reused.
+                _signal_group(attempt.pid, signal.SIGKILL)
+            _, status = os.waitpid(exited.si_pid, 0)
+            if attempt is None:
+                log.warning("reaped pid %s, which was not an attempt of this executor", exited.si_pid)
+                continue
+            self._unwatch(attempt)
             returncode = os.waitstatus_to_exitcode(status)
             # The wrapper exits with the command's code; a negative code means it was killed itself.
             exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
@@ -209,9 +232,14 @@ class LocalExecutor:
             self._finish(attempt.spec, attempt.paths, attempt.workdir, exit_code, failure, reason)
         self._pump()
 
+    def _on_reattached_exit(self, attempt: _Running) -> None:
+        self._unwatch(attempt)
+        self._conclude(attempt.spec, attempt.paths)
+        self._pump()
+
     def _conclude(self, spec: AttemptSpec, paths: AttemptPaths) -> None:
         """End an attempt known only from its files (after a restart)."""
-        _, exit_code = paths.read_state()
+        exit_code = self._exits.code(paths.job_folder, spec.attempt_pk)
         failure, reason = classify_exit(exit_code, None)
         self._finish(spec, paths, None, exit_code, failure, reason)
 
@@ -262,12 +290,3 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     """Signal the attempt's whole process group (the wrapper made itself its leader)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def _owns(pid: int, attempt_pk: int) -> bool:
-    """True if ``pid`` is still this attempt's wrapper (pids are reused after exit)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return attempt_tag(attempt_pk).encode() in cmdline.split(b"\0")

@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 _RETRY_DELAY_AFTER_ERROR_S = 1.0
 # How long a RUNNING transition may wait to be written, so that it shares a tick with others.
-START_RECORD_DELAY_S = 0.01
+START_RECORD_DELAY_S = 0.02
 # Under load, ticks start at most this often, so each one carries many events; the executor's
 # backlog keeps nodes busy meanwhile. An idle scheduler still reacts at once.
-MIN_TICK_INTERVAL_S = 0.01
+MIN_TICK_INTERVAL_S = 0.02
 
 
 class Scheduler:
@@ -188,6 +188,7 @@ class Scheduler:
         """Rebuild the ledger from the store: attempts still on nodes and nodes held by interrupted ones."""
         specs, cancelled = [], []
         with self._db.read() as conn:
+            self._ledger.last_attempt_pk = scheduling.last_attempt_pk(conn)
             for row in scheduling.active_attempts(conn):
                 runtime = self._runtimes.get(conn, row.task_pk)
                 active = Active(

@@ -50,13 +50,13 @@ def dispatch(tick: Tick) -> None:
     if not planned:
         return
     batch = tick.batch()
-    rows = [_new_attempt(batch, plan, tick.now) for plan in planned]
-    pks = scheduling.insert_attempts(tick.conn, rows)
+    for plan in planned:
+        plan.attempt_pk = tick.ledger.new_attempt_pk()
+    scheduling.insert_attempts(tick.conn, [_new_attempt(batch, plan, tick.now) for plan in planned])
     batch.write(tick.conn)
-    for pk, plan in zip(pks, planned, strict=True):
-        plan.attempt_pk = pk
+    for plan in planned:
         tick.ledger.add(plan)
-        tick.launches.append(tick.runtimes.get(tick.conn, plan.task_pk).attempt(pk, plan.idx))
+        tick.launches.append(tick.runtimes.get(tick.conn, plan.task_pk).attempt(plan.attempt_pk, plan.idx))
     tick.more = len(candidates) == CANDIDATE_TASKS_PER_TICK
 
 
@@ -88,6 +88,7 @@ def _new_attempt(batch: Batch, plan: Active, now: float) -> dict[str, object]:
         reason="",
     )
     return {
+        "pk": plan.attempt_pk,
         "task_pk": plan.task_pk,
         "idx": plan.idx,
         "number": plan.number,

@@ -48,6 +48,11 @@ class Ledger:
         self._by_instance: dict[tuple[int, int], int] = {}
         self._held: dict[tuple[int, int], Resources] = {}
         self._deadlines: list[tuple[float, int]] = []
+        self.last_attempt_pk = 0  # set from the store at recovery; the scheduler numbers attempts
+
+    def new_attempt_pk(self) -> int:
+        self.last_attempt_pk += 1
+        return self.last_attempt_pk
 
     @property
     def free(self) -> Resources:

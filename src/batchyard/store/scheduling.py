@@ -102,12 +102,21 @@ def move_all(conn: Connection, task_pk: int, source: State, target: State, value
     return moved
 
 
-def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert attempts in one statement, returning their primary keys in order."""
-    if not rows:
-        return []
-    result = conn.execute(insert(attempts).returning(attempts.c.pk, sort_by_parameter_order=True), rows)
-    return [row.pk for row in result]
+_INSERT_ATTEMPT = insert(attempts)
+
+
+def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert attempts whose primary keys the scheduler chose (see ``last_attempt_pk``)."""
+    if rows:
+        conn.execute(_INSERT_ATTEMPT, rows)
+
+
+def last_attempt_pk(conn: Connection) -> int:
+    """The scheduler is the only writer of attempts, so it numbers new ones itself from here.
+
+    That keeps the insert a plain batch, with no per-row key returned.
+    """
+    return conn.scalar(select(func.coalesce(func.max(attempts.c.pk), 0))) or 0
 
 
 def update_attempts(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
@@ -138,12 +147,14 @@ def active_attempts(conn: Connection) -> list[Any]:
     )
 
 
-_ROLL_UP_COLUMNS = (tasks.c.pk, tasks.c.job_pk, tasks.c.state, *(tasks.c[col] for col in COUNTER.values()))
+_TASK_ROWS = select(
+    tasks.c.pk, tasks.c.job_pk, tasks.c.state, *(tasks.c[col] for col in COUNTER.values())
+).where(tasks.c.pk.in_(bindparam("pks", expanding=True)))
 
 
 def task_rows(conn: Connection, task_pks: Iterable[int]) -> list[Any]:
     """What a roll-up needs of each task: its state and counters (not its spec)."""
-    return list(conn.execute(select(*_ROLL_UP_COLUMNS).where(tasks.c.pk.in_(list(task_pks)))))
+    return list(conn.execute(_TASK_ROWS, {"pks": list(task_pks)}))
 
 
 def task_runtime_row(conn: Connection, task_pk: int) -> Any:
@@ -211,29 +222,31 @@ def set_job_state(conn: Connection, job_pk: int, state: State, end_time: float |
     )
 
 
+# The next two run on every tick that has room: built once, they skip SQLAlchemy's statement
+# building and cache-key work on each call.
+_DISPATCH_CANDIDATES = (
+    select(tasks.c.pk, tasks.c.n_runnable, tasks.c.n_starting, tasks.c.n_running)
+    .join(jobs, jobs.c.pk == tasks.c.job_pk)
+    .where(tasks.c.n_runnable > 0)
+    .order_by(jobs.c.priority.desc(), jobs.c.pk, tasks.c.seq)
+    .limit(bindparam("limit"))
+)
+_RUNNABLE_INSTANCES = (
+    select(instances.c.idx, instances.c.attempts)
+    .where(and_(instances.c.task_pk == bindparam("task_pk"), instances.c.state == State.RUNNABLE.value))
+    .order_by(instances.c.idx)
+    .limit(bindparam("limit"))
+)
+
+
 def dispatch_candidates(conn: Connection, limit: int) -> list[Any]:
     """Tasks with runnable instances, in dispatch order: priority, then first submitted first."""
-    return list(
-        conn.execute(
-            select(tasks.c.pk, tasks.c.n_runnable, tasks.c.n_starting, tasks.c.n_running)
-            .join(jobs, jobs.c.pk == tasks.c.job_pk)
-            .where(tasks.c.n_runnable > 0)
-            .order_by(jobs.c.priority.desc(), jobs.c.pk, tasks.c.seq)
-            .limit(limit)
-        )
-    )
+    return list(conn.execute(_DISPATCH_CANDIDATES, {"limit": limit}))
 
 
 def runnable_instances(conn: Connection, task_pk: int, limit: int) -> list[Any]:
     """(idx, attempts) of the first ``limit`` runnable instances of a task, lowest index first."""
-    return list(
-        conn.execute(
-            select(instances.c.idx, instances.c.attempts)
-            .where(and_(instances.c.task_pk == task_pk, instances.c.state == State.RUNNABLE.value))
-            .order_by(instances.c.idx)
-            .limit(limit)
-        )
-    )
+    return list(conn.execute(_RUNNABLE_INSTANCES, {"task_pk": task_pk, "limit": limit}))
 
 
 # Requests recorded by the API ------------------------------------------------------------------
