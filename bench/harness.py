@@ -30,6 +30,8 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from batchyard.runner.wrapper import running_wrappers
+
 SECRET_ID = "AKIDbatchyardbench000000000000000000"
 SECRET_KEY = "batchyardbenchsecretkey000000000"
 REGION = "ap-guangzhou"
@@ -161,9 +163,10 @@ class Server:
 
 def kill_leftover_attempts(data_dir: Path) -> None:
     """Attempts outlive a stopped server by design; a benchmark must not leave them behind."""
-    for pid_file in (data_dir / "runs").glob("*/*/pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError, PermissionError, OSError):
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    for alive in running_wrappers().values():
+        if alive.workdir.startswith(f"{data_dir}/"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(alive.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,8 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from batchyard.runner.wrapper import running_wrappers
+
 SECRET_ID = "AKIDbatchyardtest0000000000000000000"
 SECRET_KEY = "batchyardtestsecretkey0000000000"
 REGION = "ap-guangzhou"
@@ -114,11 +116,10 @@ def running(srv: Server) -> Iterator[Server]:
 
 def _kill_leftover_attempts(data_dir: Path) -> None:
     """Attempts outlive a stopped server by design; tests must not leave them behind."""
-    for state in (data_dir / "runs").glob("*/*.state"):
-        words = state.read_text().split()
-        if len(words) == 1:  # a pid and no exit code yet: maybe still running
-            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
-                os.killpg(int(words[0]), signal.SIGKILL)
+    for alive in running_wrappers().values():
+        if alive.workdir.startswith(f"{data_dir}/"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(alive.pid, signal.SIGKILL)
 
 
 def make_client(endpoint: str, region: str = REGION, **profile: Any) -> batch_client.BatchClient:

@@ -67,7 +67,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     services = Services(
         submitter=JobSubmitter(db, settings, scheduler.wake),
         jobs=JobReader(db, settings.zones),
-        tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes),
+        tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes, executor.live_logs),
         control=JobControl(db, runs_dir(settings), scheduler.settle_now),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -59,11 +60,12 @@ def test_killed_server_reattaches_running_instance_which_runs_once(server: Serve
     assert marker.read_text() == "run\n", "the instance ran exactly once"
     view = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "long"}).TaskInstanceSet[0]
     assert (view.TaskInstanceState, view.ExitCode) == ("SUCCEED", 0)
+    assert stdout_of(client, job_id, "long") == "finished\n", "the log written across the restart is kept"
 
 
 def test_instance_that_finished_while_server_was_down_is_recorded(server: Server) -> None:
     client = make_client(server.endpoint)
-    job_id = submit(client, task("quick", "sleep 1; exit 4"))
+    job_id = submit(client, task("quick", "echo bye; sleep 1; exit 4"))
     wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING")
 
     server.stop(signal.SIGKILL)
@@ -76,6 +78,12 @@ def test_instance_that_finished_while_server_was_down_is_recorded(server: Server
     assert wait_job(client, job_id).JobState == "FAILED"
     view = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "quick"}).TaskInstanceSet[0]
     assert view.ExitCode == 4
+    assert stdout_of(client, job_id, "quick") == "bye\n"
+
+
+def stdout_of(client: Any, job_id: str, task_name: str) -> str:
+    log = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": task_name}).TaskInstanceLogSet[0]
+    return base64.b64decode(log.StdoutLog.partition("base64,")[2]).decode()
 
 
 def test_first_start_generates_credentials_that_the_sdk_can_use(tmp_path: Path) -> None:

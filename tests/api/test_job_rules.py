@@ -407,3 +407,23 @@ def test_a_node_queues_a_bounded_number_of_starting_instances(one_slot: Server) 
     bound = 1 + BACKLOG_FACTOR
     assert 1 < peak <= bound, f"at most 1 running + {BACKLOG_FACTOR} queued, saw {peak}"
     call(client, "TerminateJob", {"JobId": job_id})
+
+
+def test_a_running_instances_log_is_readable_and_a_node_keeps_no_log_of_an_earlier_one(
+    one_slot: Server,
+) -> None:
+    """Instance 0 speaks and ends; instance 1 runs after it on the same node, silent, then speaks."""
+    client = make_client(one_slot.endpoint)
+    command = 'if [ "$BATCH_TASK_INSTANCE_INDEX" = 0 ]; then echo zero; else sleep 2; echo one; sleep 30; fi'
+    job_id = submit(client, task("t", command, TaskInstanceNum=2))
+
+    def stdout(index: int) -> str:
+        params = {"JobId": job_id, "TaskName": "t", "TaskInstanceIndexes": [index]}
+        log = call(client, "DescribeTaskLogs", params).TaskInstanceLogSet[0]
+        return base64.b64decode(log.StdoutLog.partition("base64,")[2]).decode()
+
+    wait_for(lambda: instance(client, job_id, "t", 1).TaskInstanceState == "RUNNING")
+    assert stdout(0) == "zero\n"
+    assert stdout(1) == "", "nothing of instance 0 shows in instance 1's log"
+    wait_for(lambda: stdout(1) == "one\n")
+    call(client, "TerminateJob", {"JobId": job_id})

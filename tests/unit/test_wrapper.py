@@ -1,4 +1,4 @@
-"""The launch wrapper, run for real with /bin/sh: what it records and what the command sees."""
+"""The launch wrapper and its slot, run for real with /bin/sh: what they record, what the command sees."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from batchyard.runner.exits import ExitJournals, journal_path
+from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.paths import AttemptPaths
-from batchyard.runner.wrapper import attempt_tag, running_wrappers, wrapper_argv
+from batchyard.runner.slots import Slots
+from batchyard.runner.wrapper import Alive, attempt_tag, running_wrappers, wrapper_argv
+
+WORKDIR = "work dir"  # a space, as a data dir may have
 
 
 def argv(tmp_path: Path, command: str, attempt_pk: int = 7) -> tuple[list[str], AttemptPaths]:
     paths = AttemptPaths.of(tmp_path, "job-test0001", attempt_pk)
     paths.ensure_folder()
-    workdir = tmp_path / "work"
+    workdir = tmp_path / WORKDIR
     workdir.mkdir(exist_ok=True)
     return wrapper_argv(attempt_pk, journal_path(paths.job_folder), command, str(workdir)), paths
 
@@ -33,7 +36,7 @@ def run(
 @pytest.mark.parametrize(
     ("command", "code"), [("true", 0), ("false", 1), ("exit 3", 3), ("(exit 4); echo x", 0)]
 )
-def test_wrapper_exits_with_the_commands_code_and_journals_it(
+def test_wrapper_exits_with_the_commands_code_and_journals_it_with_its_slot(
     tmp_path: Path, command: str, code: int
 ) -> None:
     result, paths = run(tmp_path, command)
@@ -41,7 +44,7 @@ def test_wrapper_exits_with_the_commands_code_and_journals_it(
     journals = ExitJournals()
     journals.expect(7)
     assert result.returncode == code
-    assert journals.code(paths.job_folder, 7) == code
+    assert journals.exit(paths.job_folder, 7) == Exit(code, str(tmp_path / WORKDIR))
 
 
 def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_path: Path) -> None:
@@ -51,11 +54,15 @@ def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_
     _, paths = run(tmp_path, "exit 1", attempt_pk=1)
     run(tmp_path, "exit 2", attempt_pk=2)
 
-    assert journals.code(paths.job_folder, 2) == 2
-    assert journals.code(paths.job_folder, 3) is None, "attempt 3 has not ended"
+    def code(pk: int) -> int | None:
+        ended = journals.exit(paths.job_folder, pk)
+        return None if ended is None else ended.code
+
+    assert code(2) == 2
+    assert code(3) is None, "attempt 3 has not ended"
     run(tmp_path, "exit 3", attempt_pk=3)
-    assert journals.code(paths.job_folder, 3) == 3
-    assert journals.code(paths.job_folder, 1) == 1
+    assert code(3) == 3
+    assert code(1) == 1
 
 
 def test_running_wrappers_finds_the_session_leader_not_its_subshells(tmp_path: Path) -> None:
@@ -65,7 +72,7 @@ def test_running_wrappers_finds_the_session_leader_not_its_subshells(tmp_path: P
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and 991 not in running_wrappers():
             time.sleep(0.02)
-        assert running_wrappers()[991] == process.pid
+        assert running_wrappers()[991] == Alive(process.pid, str(tmp_path / WORKDIR))
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -87,4 +94,25 @@ def test_multi_line_commands_with_quotes_run_verbatim(tmp_path: Path) -> None:
 def test_command_runs_in_the_working_folder(tmp_path: Path) -> None:
     result, _ = run(tmp_path, "pwd")
 
-    assert result.stdout.strip() == str(tmp_path / "work")
+    assert result.stdout.strip() == str(tmp_path / WORKDIR)
+
+
+def test_slot_keeps_only_logs_with_content_and_is_reused_while_clean(tmp_path: Path) -> None:
+    slots = Slots(str(tmp_path / "slots"))
+    slot = slots.take()
+    kept = AttemptPaths.of(tmp_path, "job-test0001", 9)
+    kept.ensure_folder()
+    Path(slot.stdout).write_text("hello")
+    Path(slot.stderr).write_text("")
+
+    slot.keep_logs(kept.stdout, kept.stderr)
+
+    assert Path(kept.stdout).read_text() == "hello"
+    assert not Path(kept.stderr).exists(), "an empty log costs no file of its own"
+    assert slot.is_clean()
+    slots.put_back(slot)
+    assert slots.take() == slot
+    Path(slot.workdir, "left-behind").write_text("x")
+    assert not slot.is_clean()
+    slot.discard()
+    assert not Path(slot.workdir).exists()

@@ -7,6 +7,7 @@ else from events. An executor never touches the store.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -98,8 +99,17 @@ class Executor(Protocol):
         Each still ends with an ``AttemptFinished`` event.
         """
 
-    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
-        """Resume watching attempts launched before a restart; ends unknown ones as SYSTEM failures."""
+    def reattach(self, attempts: Sequence[AttemptSpec], started: AbstractSet[int]) -> None:
+        """Resume watching attempts launched before a restart; ends unknown ones as SYSTEM failures.
+
+        ``started`` are those the store saw running; the others may still have been queued, never run.
+        """
+
+    def release(self, attempt_pks: Sequence[int]) -> None:
+        """The store has recorded these attempts' ends: what the executor kept for them may be reused."""
+
+    def live_logs(self, attempt_pk: int) -> tuple[str, str] | None:
+        """The local files a running attempt writes its stdout and stderr to, if it is running here."""
 
     async def stop(self) -> None:
         """Stop watching. Running attempts keep running and are re-attached on the next start."""

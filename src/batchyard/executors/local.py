@@ -17,10 +17,10 @@ import contextlib
 import heapq
 import logging
 import os
-import shutil
 import signal
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +34,12 @@ from batchyard.executors.base import (
     Resources,
 )
 from batchyard.runner.environment import attempt_environment, node_environment
-from batchyard.runner.exits import ExitJournals, journal_path
+from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.logs import upload_logs
 from batchyard.runner.outcome import classify_exit
 from batchyard.runner.paths import AttemptPaths
-from batchyard.runner.workdirs import WorkDirs
-from batchyard.runner.wrapper import running_wrappers, wrapper_argv
+from batchyard.runner.slots import Slot, Slots
+from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
 from batchyard.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ _JOB_FOLDERS_REMEMBERED = 10_000
 class _Running:
     spec: AttemptSpec
     paths: AttemptPaths
-    workdir: str | None  # None when re-attached: its folder belongs to the previous server run
+    slot: Slot
     pid: int
     pidfd: int | None  # None for our own children, reaped on SIGCHLD; set for re-attached ones
 
@@ -74,7 +74,8 @@ class LocalExecutor:
         self._unfinished: set[int] = set()  # handed over and not yet reported finished
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
-        self._workdirs = WorkDirs(os.fspath(runs_dir / "work"))
+        self._slots = Slots(os.fspath(runs_dir / "work"))
+        self._parked: dict[int, Slot] = {}  # slots of ended attempts, until the store has their end
         self._exits = ExitJournals()
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._sink: EventSink | None = None
@@ -116,19 +117,28 @@ class LocalExecutor:
             self._waiting = [entry for entry in self._waiting if entry[1] not in targets]
             heapq.heapify(self._waiting)
         for _, _, spec in dropped:
-            paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-            self._finish(spec, paths, None, None, Failure.USER, CANCELLED_BEFORE_START)
+            self._report(spec, None, Failure.USER, CANCELLED_BEFORE_START)
         for pk in targets & self._running.keys():
             attempt = self._running[pk]
             _signal_group(attempt.pid, signal.SIGTERM)
             self._loop_or_fail().call_later(self._kill_grace_s, self._kill_hard, pk, attempt.pid)
 
-    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
+    def reattach(self, attempts: Sequence[AttemptSpec], started: AbstractSet[int]) -> None:
         alive = running_wrappers() if attempts else {}
         for spec in attempts:
             self._unfinished.add(spec.attempt_pk)
-            self._reattach_one(spec, alive.get(spec.attempt_pk))
+            self._reattach_one(spec, alive.get(spec.attempt_pk), spec.attempt_pk in started)
         self._pump()
+
+    def release(self, attempt_pks: Sequence[int]) -> None:
+        for pk in attempt_pks:
+            slot = self._parked.pop(pk, None)
+            if slot is not None:
+                self._slots.put_back(slot)
+
+    def live_logs(self, attempt_pk: int) -> tuple[str, str] | None:
+        attempt = self._running.get(attempt_pk)
+        return None if attempt is None else (attempt.slot.stdout, attempt.slot.stderr)
 
     def _pump(self) -> None:
         """Start waiting attempts in rank order while the next one fits."""
@@ -147,42 +157,48 @@ class LocalExecutor:
                 if len(self._job_folders) >= _JOB_FOLDERS_REMEMBERED:
                     self._job_folders.clear()
                 self._job_folders.add(spec.job_id)
-            workdir = self._workdirs.take()
-            pid = self._spawn(spec, paths, workdir)
+            slot = self._slots.take()
+            pid = self._spawn(spec, paths, slot)
         except OSError as exc:
-            self._finish(spec, paths, None, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
+            self._report(spec, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-        self._watch(_Running(spec, paths, workdir, pid, None))
+        self._watch(_Running(spec, paths, slot, pid, None))
 
-    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workdir: str) -> int:
+    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, slot: Slot) -> int:
         """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself."""
         return os.posix_spawn(
             "/bin/sh",
-            wrapper_argv(spec.attempt_pk, journal_path(paths.job_folder), spec.command, workdir),
+            wrapper_argv(spec.attempt_pk, journal_path(paths.job_folder), spec.command, slot.workdir),
             attempt_environment(spec, self._node_env),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, paths.stdout, _LOG_FLAGS, 0o644),
-                (os.POSIX_SPAWN_OPEN, 2, paths.stderr, _LOG_FLAGS, 0o644),
+                (os.POSIX_SPAWN_OPEN, 1, slot.stdout, _LOG_FLAGS, 0o644),
+                (os.POSIX_SPAWN_OPEN, 2, slot.stderr, _LOG_FLAGS, 0o644),
             ],
             setsid=True,
         )
 
-    def _reattach_one(self, spec: AttemptSpec, pid: int | None) -> None:
+    def _reattach_one(self, spec: AttemptSpec, alive: Alive | None, started: bool) -> None:
+        """Watch a wrapper still alive, record one that ended meanwhile, queue one that never started.
+
+        An attempt with neither a live wrapper nor a journal line is queued again if the store never
+        saw it running (it was still waiting in this node's queue), and is otherwise lost.
+        """
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-        if pid is None and not os.path.exists(paths.stdout):
-            heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))  # never started: queue it
-            return
         self._exits.expect(spec.attempt_pk)
-        if pid is not None:
+        if alive is not None:
             with contextlib.suppress(ProcessLookupError):
-                pidfd = os.pidfd_open(pid)
-                log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, pid)
+                pidfd = os.pidfd_open(alive.pid)
+                log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, alive.pid)
                 self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-                self._watch(_Running(spec, paths, None, pid, pidfd))
+                self._watch(_Running(spec, paths, Slot(alive.workdir), alive.pid, pidfd))
                 return
-        self._conclude(spec, paths)
+        ended = self._exits.exit(paths.job_folder, spec.attempt_pk)
+        if ended is None and not started:
+            heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))
+            return
+        self._conclude(spec, paths, ended)
 
     def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -229,47 +245,51 @@ class LocalExecutor:
             # The wrapper exits with the command's code; a negative code means it was killed itself.
             exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
             failure, reason = classify_exit(exit_code, killed_by)
-            self._finish(attempt.spec, attempt.paths, attempt.workdir, exit_code, failure, reason)
+            self._finish(attempt.spec, attempt.paths, attempt.slot, exit_code, failure, reason, reuse=True)
         self._pump()
 
     def _on_reattached_exit(self, attempt: _Running) -> None:
         self._unwatch(attempt)
-        self._conclude(attempt.spec, attempt.paths)
+        self._conclude(
+            attempt.spec, attempt.paths, self._exits.exit(attempt.paths.job_folder, attempt.spec.attempt_pk)
+        )
         self._pump()
 
-    def _conclude(self, spec: AttemptSpec, paths: AttemptPaths) -> None:
-        """End an attempt known only from its files (after a restart)."""
-        exit_code = self._exits.code(paths.job_folder, spec.attempt_pk)
-        failure, reason = classify_exit(exit_code, None)
-        self._finish(spec, paths, None, exit_code, failure, reason)
+    def _conclude(self, spec: AttemptSpec, paths: AttemptPaths, ended: Exit | None) -> None:
+        """End an attempt known only from its journal line (after a restart), or as lost without one."""
+        if ended is None:
+            failure, reason = classify_exit(None, None)
+            self._report(spec, None, failure, reason)
+            return
+        failure, reason = classify_exit(ended.code, None)
+        # The slot belongs to the previous server run: its logs are kept, the slot is never reused.
+        self._finish(spec, paths, Slot(ended.workdir), ended.code, failure, reason, reuse=False)
 
     def _finish(
         self,
         spec: AttemptSpec,
         paths: AttemptPaths,
-        workdir: str | None,
+        slot: Slot,
         exit_code: int | None,
         failure: Failure,
         reason: str,
+        reuse: bool,
     ) -> None:
-        def report(upload_error: str | None) -> None:
-            self._unfinished.discard(spec.attempt_pk)
-            if upload_error is not None and failure is Failure.NONE:
-                event = AttemptFinished(spec.attempt_pk, time.time(), exit_code, Failure.SYSTEM, upload_error)
+        """Keep the logs and park the slot (or discard it if dirty), upload what is redirected, report."""
+        slot.keep_logs(paths.stdout, paths.stderr)
+        dirty = None
+        if reuse:
+            if slot.is_clean():
+                self._parked[spec.attempt_pk] = slot
             else:
-                event = AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason)
-            self._emit(event)
-
-        dirty = workdir is not None and not self._workdirs.give_back(workdir)
-        if spec.redirect.stdout is None and spec.redirect.stderr is None and not dirty:
-            report(None)
+                dirty = slot
+        if spec.redirect.stdout is None and spec.redirect.stderr is None and dirty is None:
+            self._report(spec, exit_code, failure, reason)
             return
-        future = self._loop_or_fail().run_in_executor(
-            self._io, self._upload_and_clean, spec, paths, workdir if dirty else None
-        )
-        future.add_done_callback(lambda done: report(done.result()))
+        future = self._loop_or_fail().run_in_executor(self._io, self._upload_and_discard, spec, paths, dirty)
+        future.add_done_callback(lambda done: self._report(spec, exit_code, failure, reason, done.result()))
 
-    def _upload_and_clean(self, spec: AttemptSpec, paths: AttemptPaths, dirty: str | None) -> str | None:
+    def _upload_and_discard(self, spec: AttemptSpec, paths: AttemptPaths, dirty: Slot | None) -> str | None:
         """Upload logs even when the command failed; return why an upload failed, if it did."""
         try:
             upload_logs(spec, paths, self._store)
@@ -278,8 +298,21 @@ class LocalExecutor:
             return f"The logs could not be uploaded: {exc}."
         finally:
             if dirty is not None:
-                shutil.rmtree(dirty, ignore_errors=True)
+                dirty.discard()
         return None
+
+    def _report(
+        self,
+        spec: AttemptSpec,
+        exit_code: int | None,
+        failure: Failure,
+        reason: str,
+        upload_error: str | None = None,
+    ) -> None:
+        self._unfinished.discard(spec.attempt_pk)
+        if upload_error is not None and failure is Failure.NONE:
+            failure, reason = Failure.SYSTEM, upload_error
+        self._emit(AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason))
 
     def _emit(self, event: AttemptStarted | AttemptFinished) -> None:
         if self._sink is not None:

@@ -1,5 +1,5 @@
-"""Each job's exit journal: a line ``<attempt pk> <exit code>`` per attempt that ended, appended by
-the attempt's wrapper from its EXIT trap (one ``write``, so concurrent lines never interleave).
+"""Each job's exit journal: a line ``<attempt pk> <exit code> <slot folder>`` per attempt that ended,
+appended by the attempt's wrapper from its EXIT trap (one ``write``, so lines never interleave).
 
 Only a restarting server reads it: the running server learns exit codes by waiting for its children,
 but an attempt that ended while no server was there left its code nowhere else. Appending to one
@@ -9,11 +9,20 @@ was a large share of the kernel's work.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 JOURNAL = "exits"
 
 
 def journal_path(job_folder: str) -> str:
     return f"{job_folder}/{JOURNAL}"
+
+
+@dataclass(frozen=True)
+class Exit:
+    code: int
+    workdir: str  # the slot the attempt ran in, which holds its logs until they are kept
 
 
 class ExitJournals:
@@ -26,19 +35,19 @@ class ExitJournals:
     def __init__(self) -> None:
         self._offsets: dict[str, int] = {}
         self._expected: set[int] = set()
-        self._codes: dict[int, int] = {}
+        self._exits: dict[int, Exit] = {}
 
     def expect(self, attempt_pk: int) -> None:
         self._expected.add(attempt_pk)
 
-    def code(self, job_folder: str, attempt_pk: int) -> int | None:
-        """The attempt's recorded exit code, or None if it ended without recording one."""
-        if attempt_pk not in self._codes:
+    def exit(self, job_folder: str, attempt_pk: int) -> Exit | None:
+        """How the attempt ended, or None if it has not ended or ended without recording it."""
+        if attempt_pk not in self._exits:
             self._read_new_lines(journal_path(job_folder))
-        code = self._codes.pop(attempt_pk, None)
-        if code is not None:
+        found = self._exits.pop(attempt_pk, None)
+        if found is not None:
             self._expected.discard(attempt_pk)
-        return code
+        return found
 
     def _read_new_lines(self, path: str) -> None:
         try:
@@ -50,8 +59,8 @@ class ExitJournals:
         complete = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
         self._offsets[path] = self._offsets.get(path, 0) + len(complete)
         for line in complete.splitlines():
-            words = line.split()
-            if len(words) == 2 and words[0].isdigit() and words[1].lstrip(b"-").isdigit():
+            words = line.split(b" ", 2)
+            if len(words) == 3 and words[0].isdigit() and words[1].lstrip(b"-").isdigit():
                 pk = int(words[0])
                 if pk in self._expected:
-                    self._codes[pk] = int(words[1])
+                    self._exits[pk] = Exit(int(words[1]), os.fsdecode(words[2]))

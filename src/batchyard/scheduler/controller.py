@@ -59,8 +59,8 @@ class Scheduler:
         """Re-attach attempts that were running before a restart, then start the loop."""
         self._loop = asyncio.get_running_loop()
         await self._executor.start(self._on_event)
-        specs, cancelled = await asyncio.to_thread(self._recover)
-        self._executor.reattach(specs)
+        specs, started, cancelled = await asyncio.to_thread(self._recover)
+        self._executor.reattach(specs, started)
         self._executor.cancel(cancelled)
         log.info("scheduler started: %d attempts re-attached, capacity %s", len(specs), self._ledger.capacity)
         self._task = asyncio.create_task(self._run(), name="scheduler")
@@ -142,6 +142,7 @@ class Scheduler:
                 await self._reload()
                 self._wakeup.set()
                 continue
+            self._executor.release(tick.ended)
             self._executor.cancel(tick.cancels)
             self._executor.launch(tick.launches)
             for waiter in waiters:
@@ -184,9 +185,12 @@ class Scheduler:
                 log.exception("reloading the scheduler's state failed; retrying")
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
 
-    def _recover(self) -> tuple[list[AttemptSpec], list[int]]:
-        """Rebuild the ledger from the store: attempts still on nodes and nodes held by interrupted ones."""
-        specs, cancelled = [], []
+    def _recover(self) -> tuple[list[AttemptSpec], set[int], list[int]]:
+        """Rebuild the ledger from the store: attempts still on nodes and nodes held by interrupted ones.
+
+        Returns their launch specs, those the store saw running, and those being killed.
+        """
+        specs, started, cancelled = [], set(), []
         with self._db.read() as conn:
             self._ledger.last_attempt_pk = scheduling.last_attempt_pk(conn)
             for row in scheduling.active_attempts(conn):
@@ -204,10 +208,11 @@ class Scheduler:
                 self._ledger.add(active)
                 if row.running_time is not None:
                     self._ledger.start_clock(active, row.running_time)
+                    started.add(row.pk)
                 if row.cancel_reason:
                     active.cancel = Cancel(row.cancel_reason, retry=False)
                     cancelled.append(row.pk)
                 specs.append(runtime.attempt(row.pk, row.idx))
             for row in scheduling.held_instances(conn):
                 self._ledger.hold(row.task_pk, row.idx, self._runtimes.get(conn, row.task_pk).demand)
-        return specs, cancelled
+        return specs, started, cancelled

@@ -38,6 +38,7 @@ def _started(tick: Tick, batch: Batch, active: Active, event: AttemptStarted) ->
 
 def _finished(tick: Tick, batch: Batch, active: Active, event: AttemptFinished) -> None:
     tick.ledger.remove(event.attempt_pk)
+    tick.ended.append(event.attempt_pk)
     spec = tick.runtimes.get(tick.conn, active.task_pk).spec
     target, reason = outcome(active, event, spec.max_retry, spec.failed_action)
     batch.attempt(

@@ -21,6 +21,7 @@ class Tick:
     touched: set[int] = field(default_factory=set)
     launches: list[AttemptSpec] = field(default_factory=list)
     cancels: list[int] = field(default_factory=list)
+    ended: list[int] = field(default_factory=list)  # attempts whose end this tick records
     more: bool = False
 
     def batch(self) -> Batch:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,16 @@ def find_task(conn: Connection, caller: Caller, job_id: str, task_name: str) -> 
     return job, task
 
 
+# Where a running attempt writes its logs now (they reach the attempt's own files when it ends).
+LiveLogs = Callable[[int], tuple[str, str] | None]
+
+
 class TaskReader:
-    def __init__(self, db: Database, runs_dir: Path, log_tail_bytes: int) -> None:
+    def __init__(self, db: Database, runs_dir: Path, log_tail_bytes: int, live_logs: LiveLogs) -> None:
         self._db = db
         self._runs_dir = runs_dir
         self._tail = log_tail_bytes
+        self._live_logs = live_logs
 
     def describe(self, caller: Caller, request: DescribeTaskRequest) -> DescribeTaskResponse:
         states = _state_filter(request.Filters)
@@ -106,16 +112,29 @@ class TaskReader:
         self, job_id: str, task_name: str, spec: TaskSpec, index: int, attempt_pk: int | None
     ) -> TaskInstanceLog:
         redirect = views.redirect_info(spec, job_id, task_name, index)
-        paths = None if attempt_pk is None else AttemptPaths.of(self._runs_dir, job_id, attempt_pk)
+        logs = None if attempt_pk is None else self._log_tails(job_id, attempt_pk)
         return TaskInstanceLog(
             TaskInstanceIndex=index,
-            StdoutLog=None if paths is None else _encode(read_tail(paths.stdout, self._tail)),
-            StderrLog=None if paths is None else _encode(read_tail(paths.stderr, self._tail)),
+            StdoutLog=None if logs is None else _encode(logs[0]),
+            StderrLog=None if logs is None else _encode(logs[1]),
             StdoutRedirectPath=redirect.StdoutRedirectPath or "",
             StderrRedirectPath=redirect.StderrRedirectPath or "",
             StdoutRedirectFileName=redirect.StdoutRedirectFileName or "",
             StderrRedirectFileName=redirect.StderrRedirectFileName or "",
         )
+
+    def _log_tails(self, job_id: str, attempt_pk: int) -> tuple[bytes, bytes]:
+        """From the node while the attempt runs, else from its own files (absent when it wrote nothing).
+
+        A log that ends just between the two reads has been renamed to the attempt's file already.
+        """
+        kept = AttemptPaths.of(self._runs_dir, job_id, attempt_pk)
+        live = self._live_logs(attempt_pk)
+        tails = []
+        for index, path in enumerate((kept.stdout, kept.stderr)):
+            tail = None if live is None else read_tail(live[index], self._tail)
+            tails.append(tail or read_tail(path, self._tail))
+        return tails[0], tails[1]
 
 
 def _matching(task: Any, states: list[str] | None) -> int:
