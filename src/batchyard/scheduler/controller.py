@@ -49,7 +49,7 @@ class Scheduler:
         self._waiters: list[threading.Event] = []
         self._intents = True  # check the store for intents on the first tick
         self._start_timer: asyncio.TimerHandle | None = None
-        self._urgent = False  # a user is waiting: skip the pause that batches attempt events
+        self._urgent = asyncio.Event()  # a user is waiting: skip (or cut short) the batching pause
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -80,7 +80,7 @@ class Scheduler:
             self._loop.call_soon_threadsafe(self._wake_urgently)
 
     def _wake_urgently(self) -> None:
-        self._urgent = True
+        self._urgent.set()
         self._wakeup.set()
 
     def settle_now(self, timeout: float = 2.0) -> None:
@@ -122,9 +122,10 @@ class Scheduler:
         while not self._stopping:
             await self._sleep_until_needed()
             pause = last + MIN_TICK_INTERVAL_S - time.monotonic()
-            if pause > 0 and not self._urgent:
-                await asyncio.sleep(pause)
-            self._urgent = False
+            if pause > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), pause)
+            self._urgent.clear()
             last = time.monotonic()
             if self._stopping:
                 break
