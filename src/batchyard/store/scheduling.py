@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Update, and_, bindparam, delete, func, insert, select, update
 
@@ -19,13 +18,14 @@ from batchyard.domain.states import FAILED_STATES, State
 from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, requests, tasks
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
+    """One instance's state change and the columns it sets; a tuple, as ticks make thousands."""
+
     task_pk: int
     idx: int
     source: State
     target: State
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any]
 
 
 def apply_moves(conn: Connection, moves: Sequence[Move]) -> None:
@@ -33,7 +33,7 @@ def apply_moves(conn: Connection, moves: Sequence[Move]) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     deltas: Counter[tuple[int, State]] = Counter()
     for move in moves:
-        groups[tuple(sorted(move.values))].append(
+        groups[tuple(move.values)].append(
             {
                 "b_task": move.task_pk,
                 "b_idx": move.idx,
@@ -122,9 +122,9 @@ def last_attempt_pk(conn: Connection) -> int:
 def update_attempts(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[tuple(sorted(k for k in row if k != "b_pk"))].append(row)
+        groups[tuple(row)].append(row)
     for columns, group in groups.items():
-        conn.execute(_attempt_update(columns), group)
+        conn.execute(_attempt_update(tuple(c for c in columns if c != "b_pk")), group)
 
 
 def active_attempts(conn: Connection) -> list[Any]:
