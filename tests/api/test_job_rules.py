@@ -427,3 +427,24 @@ def test_a_running_instances_log_is_readable_and_a_node_keeps_no_log_of_an_earli
     assert stdout(1) == "", "nothing of instance 0 shows in instance 1's log"
     wait_for(lambda: stdout(1) == "one\n")
     call(client, "TerminateJob", {"JobId": job_id})
+
+
+def test_each_instance_starts_in_an_empty_working_folder(one_slot: Server) -> None:
+    """On one node in turn: 0 leaves a file behind, 1 removes its own folder, 2 and 3 look around.
+
+    Folders are reused once an instance's end is stored, so 3 runs where 1 did (its pwd on stderr
+    shows the test covers that), and still finds it empty.
+    """
+    client = make_client(one_slot.endpoint)
+    command = (
+        'sleep 0.3; pwd >&2; case "$BATCH_TASK_INSTANCE_INDEX" in '
+        '0) touch left-behind ;; 1) ls -A; rmdir "$PWD" ;; *) ls -A ;; esac'
+    )
+    job_id = submit(client, task("t", command, TaskInstanceNum=4))
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t"}).TaskInstanceLogSet
+    out = [base64.b64decode(log.StdoutLog.partition("base64,")[2]) for log in logs]
+    folders = [base64.b64decode(log.StderrLog.partition("base64,")[2]) for log in logs]
+    assert out[1:] == [b"", b"", b""]
+    assert folders[3] == folders[1] != folders[0]

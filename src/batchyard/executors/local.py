@@ -1,7 +1,8 @@
-"""Compute nodes as slots of this machine: each attempt is one ``/bin/sh`` in its own process group.
+"""Compute nodes on this machine: each attempt is one ``/bin/sh`` in its own process group, working
+in a slot (``runner.slots``) that later attempts reuse.
 
 The scheduler may hand over a little more than fits (``backlog``); those attempts wait here in
-rank (priority) order and start the moment a slot frees, without a round trip through the
+rank (priority) order and start the moment capacity frees, without a round trip through the
 scheduler and the store.
 Exits of the attempts this server started are reaped on SIGCHLD, in one batch per signal, on the
 event loop; the server process starts no other children, so every child it has is an attempt. An
@@ -158,8 +159,13 @@ class LocalExecutor:
                     self._job_folders.clear()
                 self._job_folders.add(spec.job_id)
             slot = self._slots.take()
+        except OSError as exc:
+            self._report(spec, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
+            return
+        try:
             pid = self._spawn(spec, paths, slot)
         except OSError as exc:
+            self._slots.put_back(slot)
             self._report(spec, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
@@ -276,7 +282,12 @@ class LocalExecutor:
         reuse: bool,
     ) -> None:
         """Keep the logs and park the slot (or discard it if dirty), upload what is redirected, report."""
-        slot.keep_logs(paths.stdout, paths.stderr)
+        try:
+            slot.keep_logs(paths.stdout, paths.stderr)
+        except OSError as exc:  # the node's disk failed us, not the command
+            log.warning("logs of attempt %s could not be kept: %s", spec.attempt_pk, exc)
+            self._report(spec, exit_code, failure, reason, f"The logs could not be kept: {exc}.")
+            return
         dirty = None
         if reuse:
             if slot.is_clean():
@@ -307,11 +318,11 @@ class LocalExecutor:
         exit_code: int | None,
         failure: Failure,
         reason: str,
-        upload_error: str | None = None,
+        log_error: str | None = None,
     ) -> None:
         self._unfinished.discard(spec.attempt_pk)
-        if upload_error is not None and failure is Failure.NONE:
-            failure, reason = Failure.SYSTEM, upload_error
+        if log_error is not None and failure is Failure.NONE:
+            failure, reason = Failure.SYSTEM, log_error
         self._emit(AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason))
 
     def _emit(self, event: AttemptStarted | AttemptFinished) -> None:

@@ -9,8 +9,11 @@ was a large share of the kernel's work.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 JOURNAL = "exits"
 
@@ -55,6 +58,9 @@ class ExitJournals:
                 f.seek(self._offsets.get(path, 0))
                 data = f.read()
         except FileNotFoundError:
+            return  # no attempt of the job has ended yet
+        except OSError as exc:  # unreadable: the attempts concerned are then counted as lost
+            log.warning("exit journal %s could not be read: %s", path, exc)
             return
         complete = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
         self._offsets[path] = self._offsets.get(path, 0) + len(complete)

@@ -42,12 +42,20 @@ class Slot:
                 continue  # never written (the attempt did not start) or already moved
 
     def is_clean(self) -> bool:
-        """True if the command left its working folder empty (or removed it, which is as good)."""
+        """True if the command left its working folder empty (or removed it, which is as good).
+
+        A folder that cannot be read or remade (the command changed its permissions) is not clean.
+        """
         try:
             return not os.listdir(self.workdir)
         except FileNotFoundError:
-            os.makedirs(self.workdir)
+            try:
+                os.makedirs(self.workdir)
+            except OSError:
+                return False
             return True
+        except OSError:
+            return False
 
     def discard(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -18,8 +18,10 @@ def apply_events(tick: Tick, events: list[AttemptEvent]) -> None:
     batch = tick.batch()
     for event in events:
         active = tick.ledger.get(event.attempt_pk)
-        if active is None:
-            continue  # already recorded: an event is applied at most once
+        if active is None:  # already recorded: an event is applied at most once
+            if isinstance(event, AttemptFinished):
+                tick.ended.append(event.attempt_pk)  # still, the executor may reuse what it kept
+            continue
         if isinstance(event, AttemptStarted):
             _started(tick, batch, active, event)
         else:
