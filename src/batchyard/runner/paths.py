@@ -14,23 +14,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AttemptPaths:
-    prefix: str  # <runs>/<job>/<attempt>
+    job_folder: str  # <runs>/<job>
+    attempt_pk: int
 
     @classmethod
     def of(cls, runs_dir: str | os.PathLike[str], job_id: str, attempt_pk: int) -> AttemptPaths:
-        return cls(f"{os.fspath(runs_dir)}/{job_id}/{attempt_pk}")
+        return cls(f"{os.fspath(runs_dir)}/{job_id}", attempt_pk)
 
     @property
     def stdout(self) -> str:
-        return self.prefix + ".stdout"
+        return f"{self.job_folder}/{self.attempt_pk}.stdout"
 
     @property
     def stderr(self) -> str:
-        return self.prefix + ".stderr"
-
-    @property
-    def job_folder(self) -> str:
-        return os.path.dirname(self.prefix)
+        return f"{self.job_folder}/{self.attempt_pk}.stderr"
 
     def ensure_folder(self) -> None:
         os.makedirs(self.job_folder, exist_ok=True)
