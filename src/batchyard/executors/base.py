@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,13 @@ class Failure(StrEnum):
     SYSTEM = "SYSTEM"  # staging, upload or the node failed; the command may never have run
 
 
-@dataclass(frozen=True)
-class AttemptStarted:
+# Events are named tuples: executors make two per attempt, on the path that starts the next one.
+class AttemptStarted(NamedTuple):
     attempt_pk: int
     at: float
 
 
-@dataclass(frozen=True)
-class AttemptFinished:
+class AttemptFinished(NamedTuple):
     attempt_pk: int
     at: float
     exit_code: int | None

@@ -68,7 +68,9 @@ class LocalExecutor:
         self._store = store
         self._capacity = capacity
         self._kill_grace_s = kill_grace_s
-        self._used = Resources(0, 0)
+        # Free capacity as plain numbers: checked and updated for every launch and exit.
+        self._free_cpu = capacity.cpu
+        self._free_memory = capacity.memory_gib
         self._waiting: list[tuple[tuple[int, int, int, int], int, AttemptSpec]] = []  # heap by rank
         self._running: dict[int, _Running] = {}
         self._children: dict[int, _Running] = {}  # by pid
@@ -143,8 +145,12 @@ class LocalExecutor:
 
     def _pump(self) -> None:
         """Start waiting attempts in rank order while the next one fits."""
-        while self._waiting and (self._capacity - self._used).fits(self._waiting[0][2].demand):
-            self._launch_one(heapq.heappop(self._waiting)[2])
+        waiting = self._waiting
+        while waiting:
+            demand = waiting[0][2].demand
+            if demand.cpu > self._free_cpu or demand.memory_gib > self._free_memory:
+                break
+            self._launch_one(heapq.heappop(waiting)[2])
 
     def _kill_hard(self, attempt_pk: int, pid: int) -> None:
         if attempt_pk in self._running:
@@ -213,7 +219,8 @@ class LocalExecutor:
 
     def _watch(self, attempt: _Running) -> None:
         self._running[attempt.spec.attempt_pk] = attempt
-        self._used += attempt.spec.demand
+        self._free_cpu -= attempt.spec.demand.cpu
+        self._free_memory -= attempt.spec.demand.memory_gib
         if attempt.pidfd is None:
             self._children[attempt.pid] = attempt
         else:
@@ -226,7 +233,8 @@ class LocalExecutor:
             self._loop_or_fail().remove_reader(attempt.pidfd)
             os.close(attempt.pidfd)
         del self._running[attempt.spec.attempt_pk]
-        self._used -= attempt.spec.demand
+        self._free_cpu += attempt.spec.demand.cpu
+        self._free_memory += attempt.spec.demand.memory_gib
 
     def _reap_children(self) -> None:
         """Reap every child that has exited (signals coalesce: one SIGCHLD may stand for many)."""

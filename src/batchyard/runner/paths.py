@@ -9,11 +9,10 @@ Paths are plain strings: they are built for every launch, and pathlib costs more
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class AttemptPaths:
+class AttemptPaths(NamedTuple):
     job_folder: str  # <runs>/<job>
     attempt_pk: int
 
