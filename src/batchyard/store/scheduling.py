@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ClauseElement, Connection, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -44,8 +44,7 @@ class _Bulk:
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         found = self._compiled.get(conn.dialect.name)
         if found is None:
-            compiled = self._statement.compile(dialect=conn.dialect)
-            assert isinstance(compiled, SQLCompiler)
+            compiled = cast(SQLCompiler, self._statement.compile(dialect=conn.dialect))
             names = tuple(compiled.positiontup or ()) if compiled.positional else None
             found = self._compiled[conn.dialect.name] = (compiled.string, names)
         sql, names = found
