@@ -86,6 +86,31 @@ def stdout_of(client: Any, job_id: str, task_name: str) -> str:
     return base64.b64decode(log.StdoutLog.partition("base64,")[2]).decode()
 
 
+@pytest.fixture
+def one_slot(tmp_path: Path) -> Iterator[Server]:
+    yield from running(Server(tmp_path / "data", config="[local]\ncpus = 1\nmemory_gib = 4\n"))
+
+
+def test_killed_server_runs_queued_instances_once_and_the_running_one_is_not_repeated(
+    one_slot: Server, tmp_path: Path
+) -> None:
+    """One node: instance 0 runs, 1 and 2 wait in the node's queue (STARTING) when the server dies."""
+    client = make_client(one_slot.endpoint)
+    marker = tmp_path / "runs.txt"
+    job_id = submit(
+        client, task("q", f"echo $BATCH_TASK_INSTANCE_INDEX >> {marker}; sleep 2", TaskInstanceNum=3)
+    )
+    wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).TaskInstanceMetrics.StartingCount == 2)
+
+    one_slot.stop(signal.SIGKILL)
+    one_slot.start()
+
+    assert wait_job(client, job_id, timeout=30).JobState == "SUCCEED"
+    assert sorted(marker.read_text().split()) == ["0", "1", "2"], "each instance ran exactly once"
+    views = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "q"}).TaskInstanceSet
+    assert [v.ExitCode for v in views] == [0, 0, 0]
+
+
 def test_first_start_generates_credentials_that_the_sdk_can_use(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATCHYARD_")}
