@@ -14,6 +14,7 @@ attempt of the previous run may still be working.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -58,12 +59,11 @@ class Slot:
             return False
 
     def discard(self) -> None:
+        """Delete the slot for good; never raises, as the attempt's end must still be reported."""
         shutil.rmtree(self.workdir, ignore_errors=True)
         for log_file in (self.stdout, self.stderr):
-            try:
+            with contextlib.suppress(OSError):
                 os.remove(log_file)
-            except FileNotFoundError:
-                continue
 
 
 class Slots:
