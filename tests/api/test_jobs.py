@@ -140,6 +140,18 @@ def test_logs_are_readable_by_api_and_stored_at_the_redirect_path(client: Any, s
     assert cos_object(server, "cos://batch-demo-1251783334/errors/err-logs-1.txt").read_text() == "err\n"
 
 
+def test_a_silent_instance_has_empty_logs_here_and_at_the_redirect_path(client: Any, server: Server) -> None:
+    redirect = {"StdoutRedirectPath": BUCKET_URL, "StderrRedirectPath": BUCKET_URL}
+    job_id = submit(client, task("quiet", "true", RedirectInfo=redirect))
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+
+    (entry,) = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "quiet"}).TaskInstanceLogSet
+
+    assert (decode_log(entry.StdoutLog), decode_log(entry.StderrLog)) == ("", "")
+    assert cos_object(server, BUCKET_URL + entry.StdoutRedirectFileName).read_text() == ""
+    assert cos_object(server, BUCKET_URL + entry.StderrRedirectFileName).read_text() == ""
+
+
 def test_log_tail_is_capped_at_2048_bytes(client: Any) -> None:
     job_id = submit(client, task("big", "seq 1 2000"))
     wait_job(client, job_id)
