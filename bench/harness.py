@@ -30,7 +30,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from batchyard.runner.wrapper import running_wrappers
+from batchyard.runner.wrapper import kill_wrappers_under
 
 SECRET_ID = "AKIDbatchyardbench000000000000000000"
 SECRET_KEY = "batchyardbenchsecretkey000000000"
@@ -152,21 +152,13 @@ class Server:
     def stop(self) -> None:
         if self.process is not None:
             stop_process_group(self.process)
-        kill_leftover_attempts(self.data_dir)
+        kill_wrappers_under(str(self.data_dir))  # attempts outlive a stopped server by design
 
     def peak_rss_mb(self) -> float:
         return proc_status_kib(self.pid, "VmHWM") * 1024 / 1e6
 
     def rss_mb(self) -> float:
         return proc_status_kib(self.pid, "VmRSS") * 1024 / 1e6
-
-
-def kill_leftover_attempts(data_dir: Path) -> None:
-    """Attempts outlive a stopped server by design; a benchmark must not leave them behind."""
-    for alive in running_wrappers().values():
-        if alive.workdir.startswith(f"{data_dir}/"):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(alive.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import json
 import os
 import signal
@@ -22,7 +22,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from batchyard.runner.wrapper import running_wrappers
+from batchyard.runner.wrapper import kill_wrappers_under
 
 SECRET_ID = "AKIDbatchyardtest0000000000000000000"
 SECRET_KEY = "batchyardtestsecretkey0000000000"
@@ -111,15 +111,7 @@ def running(srv: Server) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
-        _kill_leftover_attempts(srv.data_dir)
-
-
-def _kill_leftover_attempts(data_dir: Path) -> None:
-    """Attempts outlive a stopped server by design; tests must not leave them behind."""
-    for alive in running_wrappers().values():
-        if alive.workdir.startswith(f"{data_dir}/"):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(alive.pid, signal.SIGKILL)
+        kill_wrappers_under(str(srv.data_dir))  # attempts outlive a stopped server by design
 
 
 def make_client(endpoint: str, region: str = REGION, **profile: Any) -> batch_client.BatchClient:
@@ -140,6 +132,18 @@ def call(client: batch_client.BatchClient, action: str, params: dict[str, Any]) 
     request = getattr(models, f"{action}Request")()
     request.from_json_string(json.dumps(params))
     return getattr(client, action)(request)
+
+
+def decode_log(value: str) -> str:
+    """A DescribeTaskLogs log: a data URI of base64 text, as in the official example."""
+    prefix, _, payload = value.partition("base64,")
+    assert prefix == "data:text/plain;charset=utf-8;"
+    return base64.b64decode(payload).decode()
+
+
+def stdout_of(client: batch_client.BatchClient, job_id: str, task_name: str, index: int = 0) -> str:
+    params = {"JobId": job_id, "TaskName": task_name, "TaskInstanceIndexes": [index]}
+    return decode_log(call(client, "DescribeTaskLogs", params).TaskInstanceLogSet[0].StdoutLog)
 
 
 def task(name: str, command: str, **extra: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -21,7 +20,18 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from conftest import SECRET_ID, Server, call, make_client, running, submit, task, wait_for, wait_job
+from conftest import (
+    SECRET_ID,
+    Server,
+    call,
+    make_client,
+    running,
+    stdout_of,
+    submit,
+    task,
+    wait_for,
+    wait_job,
+)
 
 
 def test_restart_keeps_every_job_task_and_instance(server: Server) -> None:
@@ -79,11 +89,6 @@ def test_instance_that_finished_while_server_was_down_is_recorded(server: Server
     view = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "quick"}).TaskInstanceSet[0]
     assert view.ExitCode == 4
     assert stdout_of(client, job_id, "quick") == "bye\n"
-
-
-def stdout_of(client: Any, job_id: str, task_name: str) -> str:
-    log = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": task_name}).TaskInstanceLogSet[0]
-    return base64.b64decode(log.StdoutLog.partition("base64,")[2]).decode()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from collections.abc import Iterator
@@ -13,7 +12,18 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from batchyard.executors.local import BACKLOG_FACTOR
-from conftest import Server, call, make_client, running, submit, task, wait_for, wait_job
+from conftest import (
+    Server,
+    call,
+    decode_log,
+    make_client,
+    running,
+    stdout_of,
+    submit,
+    task,
+    wait_for,
+    wait_job,
+)
 
 ONE_SLOT = "[local]\ncpus = 1\nmemory_gib = 4\n"
 FOUR_SLOTS = "[local]\ncpus = 4\nmemory_gib = 16\n"
@@ -123,8 +133,7 @@ def test_higher_priority_job_is_dispatched_first_when_capacity_is_short(one_slot
 
 
 def _started_ns(client: Any, job_id: str) -> int:
-    log = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t"}).TaskInstanceLogSet[0]
-    return int(base64.b64decode(log.StdoutLog.split("base64,")[1]))
+    return int(stdout_of(client, job_id, "t"))
 
 
 def test_max_concurrent_num_caps_instances_running_at_once(four_slots: Server, tmp_path: Path) -> None:
@@ -257,8 +266,7 @@ def test_retry_jobs_reruns_failed_instances_and_their_successors(client: Any, tm
     assert job.StateReason == ""
     assert instance(client, job_id, "A", 0).EndTime == first_run.EndTime, "succeeded instances are kept"
     assert instance(client, job_id, "B").TaskInstanceState == "SUCCEED"
-    logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "A", "TaskInstanceIndexes": [1]})
-    assert base64.b64decode(logs.TaskInstanceLogSet[0].StdoutLog.split("base64,")[1]) == b"fixed\n"
+    assert stdout_of(client, job_id, "A", 1) == "fixed\n"
     assert error_code(call, client, "RetryJobs", {"JobIds": [job_id]}) == "UnsupportedOperation"
 
 
@@ -324,9 +332,8 @@ def test_commands_run_in_order_and_stop_at_the_first_failure(client: Any) -> Non
 
     assert wait_job(client, job_id).JobState == "FAILED"
     view = instance(client, job_id, "seq")
-    log = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "seq"}).TaskInstanceLogSet[0]
     assert view.ExitCode == 7
-    assert base64.b64decode(log.StdoutLog.split("base64,")[1]) == b"one\ntwo\n"
+    assert stdout_of(client, job_id, "seq") == "one\ntwo\n"
 
 
 def test_command_and_commands_together_are_refused(client: Any) -> None:
@@ -417,15 +424,10 @@ def test_a_running_instances_log_is_readable_and_a_node_keeps_no_log_of_an_earli
     command = 'if [ "$BATCH_TASK_INSTANCE_INDEX" = 0 ]; then echo zero; else sleep 2; echo one; sleep 30; fi'
     job_id = submit(client, task("t", command, TaskInstanceNum=2))
 
-    def stdout(index: int) -> str:
-        params = {"JobId": job_id, "TaskName": "t", "TaskInstanceIndexes": [index]}
-        log = call(client, "DescribeTaskLogs", params).TaskInstanceLogSet[0]
-        return base64.b64decode(log.StdoutLog.partition("base64,")[2]).decode()
-
     wait_for(lambda: instance(client, job_id, "t", 1).TaskInstanceState == "RUNNING")
-    assert stdout(0) == "zero\n"
-    assert stdout(1) == "", "nothing of instance 0 shows in instance 1's log"
-    wait_for(lambda: stdout(1) == "one\n")
+    assert stdout_of(client, job_id, "t", 0) == "zero\n"
+    assert stdout_of(client, job_id, "t", 1) == "", "nothing of instance 0 shows in instance 1's log"
+    wait_for(lambda: stdout_of(client, job_id, "t", 1) == "one\n")
     call(client, "TerminateJob", {"JobId": job_id})
 
 
@@ -444,7 +446,7 @@ def test_each_instance_starts_in_an_empty_working_folder(one_slot: Server) -> No
 
     assert wait_job(client, job_id).JobState == "SUCCEED"
     logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t"}).TaskInstanceLogSet
-    out = [base64.b64decode(log.StdoutLog.partition("base64,")[2]) for log in logs]
-    folders = [base64.b64decode(log.StderrLog.partition("base64,")[2]) for log in logs]
-    assert out[1:] == [b"", b"", b""]
+    out = [decode_log(log.StdoutLog) for log in logs]
+    folders = [decode_log(log.StderrLog) for log in logs]
+    assert out[1:] == ["", "", ""]
     assert folders[3] == folders[1] != folders[0]

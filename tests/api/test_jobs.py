@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
-from conftest import Server, call, submit, task, wait_for, wait_job
+from conftest import Server, call, decode_log, submit, task, wait_for, wait_job
 
 BUCKET_URL = "cos://batch-demo-1251783334.cos.ap-guangzhou.myqcloud.com/logs/"
 ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
-
-
-def decode_log(value: str) -> str:
-    prefix, _, payload = value.partition("base64,")
-    assert prefix == "data:text/plain;charset=utf-8;"
-    return base64.b64decode(payload).decode()
 
 
 def cos_object(server: Server, url: str) -> Path:

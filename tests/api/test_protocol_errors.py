@@ -7,7 +7,6 @@ table-driven test, on the raw wire (HTTP 200, ``Content-Type: application/json``
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -34,6 +33,7 @@ from conftest import (
     Server,
     call,
     make_client,
+    stdout_of,
     task,
     wait_job,
 )
@@ -350,14 +350,6 @@ def special_job(name: str) -> dict[str, Any]:
     return {"Placement": {"Zone": ZONE}, "Job": {"JobName": name, "Tasks": [task("a", SPECIAL_COMMAND)]}}
 
 
-def _stdout(client: batch_client.BatchClient, job_id: str, task_name: str) -> str:
-    logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": task_name})
-    encoded = logs.TaskInstanceLogSet[0].StdoutLog
-    prefix, _, data = encoded.partition("base64,")
-    assert prefix.startswith("data:text/plain")
-    return base64.b64decode(data).decode()
-
-
 def test_sdk_get_delivers_special_characters_intact(srv: Server, sdk: batch_client.BatchClient) -> None:
     """GET flattens parameters with quote_plus: '+' for spaces, %2B for '+', so nothing may be re-encoded."""
     getter = make_client(srv.endpoint, http={"reqMethod": "GET"})
@@ -365,7 +357,7 @@ def test_sdk_get_delivers_special_characters_intact(srv: Server, sdk: batch_clie
     job = wait_job(sdk, job_id)
     assert job.JobState == "SUCCEED"
     assert job.JobName == "get job"
-    assert _stdout(getter, job_id, "a") == SPECIAL_TEXT + "\n"
+    assert stdout_of(getter, job_id, "a") == SPECIAL_TEXT + "\n"
     info = call(getter, "DescribeJobSubmitInfo", {"JobId": job_id})
     assert info.Tasks[0].Application.Command == SPECIAL_COMMAND
 

@@ -12,7 +12,9 @@ into the working folder itself, so the launcher can use ``posix_spawn``, which c
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from dataclasses import dataclass
 
 _TAG_PREFIX = "batchyard-attempt-"
@@ -58,3 +60,14 @@ def running_wrappers() -> dict[int, Alive]:
         except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read
     return found
+
+
+def kill_wrappers_under(folder: str) -> None:
+    """Kill the process group of every wrapper whose slot lies under ``folder`` (a data dir).
+
+    Attempts outlive a stopped server by design; whatever discards a data dir must end them too.
+    """
+    for alive in running_wrappers().values():
+        if alive.workdir.startswith(f"{folder}/"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(alive.pid, signal.SIGKILL)
