@@ -158,6 +158,7 @@ class LocalExecutor:
 
     def _launch_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
+        slot: Slot | None = None
         try:
             if spec.job_id not in self._job_folders:
                 paths.ensure_folder()
@@ -165,13 +166,10 @@ class LocalExecutor:
                     self._job_folders.clear()
                 self._job_folders.add(spec.job_id)
             slot = self._slots.take()
-        except OSError as exc:
-            self._report(spec, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
-            return
-        try:
             pid = self._spawn(spec, paths, slot)
         except OSError as exc:
-            self._slots.put_back(slot)
+            if slot is not None:
+                self._slots.put_back(slot)
             self._report(spec, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
