@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -46,6 +47,9 @@ class Server:
     config: str = ""  # TOML overriding the server's defaults
     # Tests poll as fast as they like; the rate limits themselves are tested with this set.
     rate_limited: bool = False
+    # Given both, the server speaks HTTPS with this certificate (self-signed, so clients trust it directly).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,8 +57,17 @@ class Server:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def scheme(self) -> str:
+        return "http" if self.tls_cert is None else "https"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.endpoint}"
+        return f"{self.scheme}://{self.endpoint}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client must trust to reach this server: the usual CAs, or its own certificate."""
+        return True if self.tls_cert is None else ssl.create_default_context(cafile=self.tls_cert)
 
     def start(self) -> None:
         env = {
@@ -70,13 +83,17 @@ class Server:
         config_file = self.data_dir.parent / f"config-{self.port}.toml"
         config_file.write_text(config)
         argv += ["--config", str(config_file)]
+        if self.tls_cert is not None:
+            argv += ["--tls-cert", str(self.tls_cert)]
+        if self.tls_key is not None:
+            argv += ["--tls-key", str(self.tls_key)]
         self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {log.name}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1, verify=self.verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)

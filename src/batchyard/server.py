@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from batchyard.api.actions import Services
 from batchyard.api.app import ApiEndpoint, create_app
+from batchyard.api.nonces import NonceLedger
 from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials, load_or_create
 from batchyard.config.settings import Settings
@@ -40,12 +41,15 @@ OBJECT_STORES: dict[str, StoreFactory] = {
     "local": lambda s: FsspecObjectStore.local(s.data_dir / "cos"),
 }
 EXECUTORS: dict[str, ExecutorFactory] = {
-    "local": lambda s, store: LocalExecutor(runs_dir(s), store, Resources(s.local.cpus, s.local.memory_gib)),
+    "local": lambda s, store: LocalExecutor(
+        runs_dir(s), store, Resources(s.local.cpus, s.local.memory_gib), s.kill_grace_seconds
+    ),
 }
 
 
 def runs_dir(settings: Settings) -> Path:
-    return settings.data_dir / "runs"
+    """Absolute, as wrappers write their journals from inside their working folders."""
+    return (settings.data_dir / "runs").resolve()
 
 
 def _pick(factories: dict[str, T], name: str, what: str) -> T:
@@ -74,7 +78,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await scheduler.start()
-        log.info("batchyard is ready on http://%s:%s", settings.host, settings.port)
+        log.info("batchyard is ready on %s", settings.url)
         try:
             yield
         finally:
@@ -83,5 +87,5 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
 
     limits = settings.rate_limits
     limiter = RateLimiter(limits.per_second) if limits.enabled else None
-    endpoint = ApiEndpoint(services, credentials, settings.zones, limiter)
+    endpoint = ApiEndpoint(services, credentials, settings.zones, limiter, NonceLedger())
     return create_app(endpoint, lifespan), credentials

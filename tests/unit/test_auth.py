@@ -8,6 +8,7 @@ Round trips through the full SDK live in ``test_protocol.py``.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
@@ -26,6 +27,7 @@ from batchyard.api.auth import (
     verify_tc3,
     verify_v1,
 )
+from batchyard.api.nonces import NonceLedger
 from batchyard.api.raw import RawRequest
 from batchyard.domain.errors import ApiError
 
@@ -273,6 +275,11 @@ def test_v1_defaults_to_hmac_sha1() -> None:
         (v1_params(SecretId=""), "AuthFailure.SecretIdNotFound"),
         (v1_params(SecretId="AKIDother"), "AuthFailure.SecretIdNotFound"),
         (v1_params(Timestamp=""), "MissingParameter"),
+        ({k: v for k, v in v1_params().items() if k != "Nonce"}, "MissingParameter"),
+        (v1_params(Nonce=""), "MissingParameter"),
+        (v1_params(Nonce="1.5"), "InvalidParameter"),
+        (v1_params(Nonce="-7"), "InvalidParameter"),
+        (v1_params(Nonce="1" * 21), "InvalidParameter"),
         (v1_params(Timestamp=str(TS - 301)), "AuthFailure.SignatureExpire"),
         (v1_params(SignatureMethod="HmacMD5"), "AuthFailure.SignatureFailure"),
         (v1_params(), "AuthFailure.SignatureFailure"),
@@ -283,6 +290,105 @@ def test_v1_failures(params: dict[str, str], code: str) -> None:
     with pytest.raises(ApiError) as caught:
         verify_v1(raw, {**params, "Signature": "bm90IGl0"}, secrets, TS)
     assert caught.value.code == code
+
+
+# --- v1 Nonces ----------------------------------------------------------------------------------
+
+V1_RAW = RawRequest("POST", "127.0.0.1:9", "", {}, b"")
+
+
+def signed_v1(**overrides: str) -> dict[str, str]:
+    params = v1_params(SignatureMethod="HmacSHA256", **overrides)
+    return {**params, "Signature": Sign.sign(SECRET_KEY, v1_original(V1_RAW, params), "HmacSHA256")}
+
+
+def ledger_refusal(ledger: NonceLedger, key: tuple[str, str], expires: float, now: float) -> ApiError:
+    with pytest.raises(ApiError) as caught:
+        ledger.claim(key, expires, now)
+    return caught.value
+
+
+def test_v1_replayed_request_is_refused_because_its_nonce_was_used() -> None:
+    ledger, params = NonceLedger(), signed_v1()
+    assert verify_v1(V1_RAW, params, secrets, TS, ledger) == SECRET_ID
+    with pytest.raises(ApiError) as caught:
+        verify_v1(V1_RAW, params, secrets, TS + 1, ledger)
+    assert caught.value.code == "AuthFailure.SignatureExpire"
+    assert "Nonce 7 was already used" in caught.value.message
+
+
+def test_v1_request_with_a_new_nonce_is_accepted_in_the_same_second() -> None:
+    ledger = NonceLedger()
+    assert verify_v1(V1_RAW, signed_v1(Nonce="7"), secrets, TS, ledger) == SECRET_ID
+    assert verify_v1(V1_RAW, signed_v1(Nonce="8"), secrets, TS, ledger) == SECRET_ID
+
+
+def test_v1_forged_signature_does_not_use_up_the_nonce() -> None:
+    """Only a verified request records its Nonce, so nobody without the key can block a client's."""
+    ledger = NonceLedger()
+    forged = {**signed_v1(), "Signature": "bm90IGl0"}
+    with pytest.raises(ApiError):
+        verify_v1(V1_RAW, forged, secrets, TS, ledger)
+    assert verify_v1(V1_RAW, signed_v1(), secrets, TS, ledger) == SECRET_ID
+
+
+def test_v1_nonce_is_free_again_once_its_timestamp_has_expired() -> None:
+    """By then the clock check refuses a replay, so the ledger need not remember it."""
+    ledger = NonceLedger()
+    verify_v1(V1_RAW, signed_v1(), secrets, TS, ledger)
+    later = str(TS + 301)
+    assert verify_v1(V1_RAW, signed_v1(Timestamp=later), secrets, TS + 301, ledger) == SECRET_ID
+
+
+def test_nonce_is_refused_up_to_and_including_its_expiry() -> None:
+    ledger = NonceLedger()
+    ledger.claim(("A", "1"), TS + 300, TS)
+    assert ledger_refusal(ledger, ("A", "1"), TS + 300, TS + 300).code == "AuthFailure.SignatureExpire"
+    ledger.claim(("A", "1"), TS + 601, TS + 301)
+
+
+def test_same_nonce_under_another_secret_id_is_another_pair() -> None:
+    ledger = NonceLedger()
+    ledger.claim(("A", "1"), TS + 300, TS)
+    ledger.claim(("B", "1"), TS + 300, TS)
+
+
+def test_full_ledger_refuses_new_nonces_until_old_ones_expire() -> None:
+    ledger = NonceLedger(capacity=2)
+    ledger.claim(("A", "1"), TS + 300, TS)
+    ledger.claim(("A", "2"), TS + 310, TS + 10)
+    assert ledger_refusal(ledger, ("A", "3"), TS + 320, TS + 20).code == "RequestLimitExceeded"
+    ledger.claim(("A", "3"), TS + 601, TS + 301)  # ("A", "1") has expired and is swept
+    assert ledger_refusal(ledger, ("A", "4"), TS + 601, TS + 301).code == "RequestLimitExceeded"
+
+
+def test_pair_expired_behind_a_longer_lived_one_is_free_again() -> None:
+    """Sweeping stops at the oldest live pair; a younger, expired pair behind it must not block."""
+    ledger = NonceLedger()
+    ledger.claim(("A", "future"), TS + 600, TS)  # a client clock five minutes fast
+    ledger.claim(("A", "now"), TS + 300, TS)
+    ledger.claim(("A", "now"), TS + 601, TS + 301)
+    assert ledger_refusal(ledger, ("A", "future"), TS + 601, TS + 301).code == "AuthFailure.SignatureExpire"
+
+
+def test_concurrent_claims_of_one_nonce_let_exactly_one_through() -> None:
+    ledger, start = NonceLedger(), threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def claim() -> None:
+        start.wait()
+        try:
+            ledger.claim(("A", "1"), TS + 300, TS)
+            outcomes.append("accepted")
+        except ApiError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["AuthFailure.SignatureExpire"] * 7 + ["accepted"]
 
 
 def test_surrogate_escaped_query_is_hashed_as_the_bytes_received() -> None:

@@ -6,22 +6,27 @@ would go on the wire, is captured instead of sent; everything of ours runs for r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
+from starlette.requests import Request
 from tencentcloud.batch.v20170312.batch_client import BatchClient
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from batchyard.api.actions import Services
+from batchyard.api.app import ApiEndpoint
 from batchyard.api.auth import v1_original, v1_signature
+from batchyard.api.nonces import NonceLedger
 from batchyard.api.protocol import (
     MAX_FORM_BODY_BYTES,
     MAX_GET_BYTES,
@@ -35,7 +40,10 @@ from batchyard.api.protocol import (
     render_ok,
     unflatten,
 )
+from batchyard.config.credentials import Credentials
 from batchyard.domain.errors import ApiError
+from batchyard.schema.base import dump, parse
+from batchyard.schema.jobs import DescribeJobRequest, SubmitJobResponse
 
 SECRET_ID = "AKIDbatchyardPROTOCOL"
 SECRET_KEY = "protocol-test-secret-key"
@@ -363,3 +371,63 @@ def test_render_error_carries_code_message_and_request_id() -> None:
     body = json.loads(render_error(ApiError("InvalidParameter", "bad 参数"), "r-2"))
     error = {"Code": "InvalidParameter", "Message": "bad 参数"}
     assert body == {"Response": {"Error": error, "RequestId": "r-2"}}
+
+
+@pytest.mark.parametrize("message", ["lone \ud800 surrogate", "NUL \x00 byte", "参数 💥"])
+def test_render_error_is_ascii_json_whatever_the_message_echoes(message: str) -> None:
+    """An error may echo anything a client sent; rendering it must never fail."""
+    body = render_error(ApiError("InvalidParameter", message), "r-3")
+    assert body.isascii()
+    assert json.loads(body)["Response"]["Error"]["Message"] == message
+
+
+def test_json_number_too_long_to_convert_is_invalid_parameter_value(sdk: Sdk) -> None:
+    """Valid JSON, so not "not valid JSON": the number is out of range, as a shorter one would be.
+    The payload is unsigned so that the SDK need not encode a number Python cannot print."""
+    raw = replace(sdk.request({"Limit": 1}, unsigned_payload=True), body=b'{"Limit":' + b"9" * 5000 + b"}")
+    assert error_code(raw) == "InvalidParameterValue"
+
+
+def test_unflatten_refuses_names_nested_deeper_than_any_parameter() -> None:
+    """Before the cap, a 32 KB query of dots made the list-building recursion overflow."""
+    with pytest.raises(ApiError) as caught:
+        unflatten([("A." * 10_000 + "B", "x")])
+    assert caught.value.code == "InvalidParameter"
+    deepest = "Job.Tasks.0.ComputeEnv.EnvData.VirtualPrivateClouds.0.PrivateIpAddresses.0"
+    env = unflatten([(deepest, "10.0.0.1")])["Job"]["Tasks"][0]["ComputeEnv"]["EnvData"]
+    assert env == {"VirtualPrivateClouds": [{"PrivateIpAddresses": ["10.0.0.1"]}]}
+
+
+def test_query_bytes_that_are_not_utf8_reach_the_schema_as_surrogates_and_are_refused() -> None:
+    """The app decodes the raw query with surrogateescape so signatures see the bytes received; the
+    byte 0xff then arrives as a lone surrogate, which the schema refuses before anything uses it."""
+    form = {"Action": "DescribeJob", "Version": "2017-03-12", "Nonce": "1", "SecretId": SECRET_ID}
+    form |= {"Timestamp": str(int(time.time())), "JobId": "job-\udcff"}
+    raw = RawRequest("GET", "127.0.0.1:9", "", {}, b"")
+    form["Signature"] = v1_signature(SECRET_KEY, "HmacSHA1", v1_original(raw, form))
+    query = urlencode({key: value for key, value in form.items() if key != "JobId"}) + "&JobId=job-\udcff"
+    params = parse_call(replace(raw, query=query), secrets).params
+    assert params["JobId"] == "job-\udcff"
+    with pytest.raises(ApiError) as caught:
+        parse(DescribeJobRequest, params)
+    assert (caught.value.code, caught.value.message) == (
+        "InvalidParameter",
+        "The parameter `JobId` is not valid Unicode text: it holds a lone surrogate.",
+    )
+
+
+async def _unrenderable(_request: Request) -> bytes:
+    return dump(SubmitJobResponse(JobId="job-\ud800"))
+
+
+def test_respond_is_a_json_envelope_even_when_a_success_cannot_be_rendered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint = ApiEndpoint(cast(Services, None), cast(Credentials, None), {}, None, NonceLedger())
+    monkeypatch.setattr(endpoint, "_handle", _unrenderable)
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+    response = asyncio.run(endpoint.respond(Request(scope)))
+    assert (response.status_code, response.headers["content-type"]) == (200, RESPONSE_CONTENT_TYPE)
+    reply = json.loads(bytes(response.body))["Response"]
+    assert reply["Error"]["Code"] == "InternalError"
+    assert reply["RequestId"] in reply["Error"]["Message"]

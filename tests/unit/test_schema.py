@@ -342,8 +342,6 @@ def test_common_parameters_are_unknown_to_the_action_models() -> None:
         ("Priority", "", "an integer"),
         ("Priority", True, "an integer"),
         ("Priority", [1], "an integer"),
-        ("Priority", "9" * 5000, "an integer"),
-        ("Priority", 2**64, "an integer no greater than 18446744073709551615"),
         ("Tasks", {"0": {}}, "a list"),
         ("Tags", [["k", "v"]], "an object"),
     ],
@@ -410,6 +408,47 @@ def test_negative_unsigned_deep_in_a_job_is_negative() -> None:
     assert "`Job.Tasks.0.TaskInstanceNum`" in error.message  # Tasks is declared before Priority
 
 
+INT64_MAX = 2**63 - 1
+NO_GREATER = f"expected an integer no greater than {INT64_MAX}"
+
+
+@pytest.mark.parametrize(
+    ("model_cls", "params", "message"),
+    [
+        (jobs.DescribeTaskRequest, {"Offset": 2**63}, f"`Offset` is out of range: {NO_GREATER}"),
+        (jobs.DescribeTaskRequest, {"Limit": str(2**64)}, f"`Limit` is out of range: {NO_GREATER}"),
+        (
+            jobs.DescribeTaskLogsRequest,
+            {"TaskInstanceIndexes": [1, 2**63]},
+            f"`TaskInstanceIndexes.1` is out of range: {NO_GREATER}",
+        ),
+        (jobs.DescribeJobsRequest, {"Offset": 2**63}, f"`Offset` is out of range: {NO_GREATER}"),
+        (
+            jobs.TerminateTaskInstanceRequest,
+            {"TaskInstanceIndex": -(2**63) - 1},
+            f"`TaskInstanceIndex` is out of range: expected an integer no less than {-(2**63)}",
+        ),
+        (
+            jobs.DescribeTaskRequest,
+            {"Offset": "9" * 5000},
+            "`Offset` is out of range: it has more digits than any 64-bit integer",
+        ),
+    ],
+)
+def test_number_outside_64_bits_is_invalid_parameter_value_naming_path_and_bound(
+    model_cls: type[ApiModel], params: dict[str, Any], message: str
+) -> None:
+    """Unsigned members stop at 2^63-1 too: the store's integers are signed 64-bit."""
+    error = api_error(model_cls, {"JobId": "j", "TaskName": "t", **params})
+    assert (error.code, error.message) == ("InvalidParameterValue", f"The parameter {message}.")
+
+
+def test_64_bit_bounds_themselves_are_accepted() -> None:
+    params = {"JobId": "j", "TaskName": "t", "Offset": INT64_MAX, "TaskInstanceIndexes": [str(INT64_MAX)]}
+    assert parse(jobs.DescribeTaskLogsRequest, params).TaskInstanceIndexes == [INT64_MAX]
+    assert parse(jobs.DescribeJobsRequest, {"Offset": -(2**63)}).Offset == -(2**63)
+
+
 def test_negative_signed_members_are_left_to_the_service() -> None:
     assert parse(jobs.DescribeJobsRequest, {"Offset": "-1"}).Offset == -1
     params = {"JobId": "j", "TaskName": "t", "TaskInstanceIndex": -1}
@@ -446,6 +485,96 @@ def test_messages_never_leak_pydantic_wording(params: dict[str, Any]) -> None:
     assert "pydantic" not in message.lower()
     assert "http" not in message
     assert "Input should" not in message
+
+
+# Strings that are not text
+
+
+def submit_with_command(command: str) -> dict[str, Any]:
+    params = minimal_submit()
+    params["Job"]["Tasks"][0]["Application"]["Command"] = command
+    return params
+
+
+def submit_with_env_value(value: str) -> dict[str, Any]:
+    params = minimal_submit()
+    params["Job"]["Tasks"][0]["EnvVars"] = [{"Name": "A", "Value": value}]
+    return params
+
+
+@pytest.mark.parametrize(
+    ("model_cls", "params", "path"),
+    [
+        (jobs.DescribeJobRequest, {"JobId": "job-\x00"}, "JobId"),
+        (jobs.RetryJobsRequest, {"JobIds": ["job-abcdefgh", "\x00"]}, "JobIds.1"),
+        (
+            jobs.DescribeJobsRequest,
+            {"Filters": [{"Name": "job-name", "Values": ["a\x00b"]}]},
+            "Filters.0.Values.0",
+        ),
+        (jobs.SubmitJobRequest, submit_with_command("echo \x00"), "Job.Tasks.0.Application.Command"),
+        (jobs.SubmitJobRequest, submit_with_env_value("\x00"), "Job.Tasks.0.EnvVars.0.Value"),
+    ],
+)
+def test_nul_in_any_string_is_invalid_parameter_value_naming_its_path(
+    model_cls: type[ApiModel], params: dict[str, Any], path: str
+) -> None:
+    error = api_error(model_cls, params)
+    assert (error.code, error.message) == (
+        "InvalidParameterValue",
+        f"The parameter `{path}` must not contain NUL bytes.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("model_cls", "params", "path"),
+    [
+        (jobs.DescribeJobRequest, {"JobId": "\ud800"}, "JobId"),
+        (jobs.DescribeJobsRequest, {"Filters": [{"Name": "x\udfff", "Values": []}]}, "Filters.0.Name"),
+        (jobs.SubmitJobRequest, submit_with_command("echo \udcff"), "Job.Tasks.0.Application.Command"),
+        (jobs.DescribeJobRequest, {"JobId": "j", "Colour": ["\ud800"]}, "Colour.0"),
+    ],
+)
+def test_lone_surrogate_in_any_string_is_invalid_parameter_naming_its_path(
+    model_cls: type[ApiModel], params: dict[str, Any], path: str
+) -> None:
+    error = api_error(model_cls, params)
+    assert (error.code, error.message) == (
+        "InvalidParameter",
+        f"The parameter `{path}` is not valid Unicode text: it holds a lone surrogate.",
+    )
+
+
+@pytest.mark.parametrize("name", ["Job\x00", "\ud800", "Command\udcff"])
+def test_member_name_that_is_not_text_is_unknown_parameter(name: str) -> None:
+    params = minimal_submit()
+    params["Job"]["Tasks"][0]["Application"][name] = "x"
+    error = api_error(jobs.SubmitJobRequest, params)
+    assert (error.code, error.message) == (
+        "UnknownParameter",
+        f"The parameter `Job.Tasks.0.Application.{name}` is not recognized.",
+    )
+
+
+def test_text_is_checked_at_any_depth_without_recursion() -> None:
+    """The JSON decoder allows nesting deeper than a walk by recursion could follow."""
+    deep: Any = "\x00"
+    for _ in range(100_000):
+        deep = [deep]
+    error = api_error(jobs.DescribeJobRequest, {"JobId": deep})
+    assert error.code == "InvalidParameterValue"
+    assert error.message.startswith("The parameter `JobId.0.0.0.")
+
+
+def test_text_is_checked_in_request_order_before_the_shape() -> None:
+    params = {"JobId": "\x00", "Extra": "\ud800"}
+    assert api_error(jobs.DescribeJobRequest, params).code == "InvalidParameterValue"
+    assert api_error(jobs.DescribeJobRequest, dict(reversed(params.items()))).code == "InvalidParameter"
+
+
+def test_ordinary_unicode_and_control_characters_are_text() -> None:
+    value = "未命名 💥 \u202e\t\x01\x7f"
+    assert parse(jobs.DescribeJobRequest, {"JobId": value}).JobId == value
 
 
 # Responses

@@ -16,8 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from batchyard.api.actions import ACTIONS, Services
+from batchyard.api.nonces import NonceLedger
 from batchyard.api.protocol import (
     MAX_JSON_BODY_BYTES,
     RESPONSE_CONTENT_TYPE,
@@ -36,7 +38,6 @@ from batchyard.service.context import Caller
 log = logging.getLogger(__name__)
 
 API_VERSION = "2017-03-12"
-_ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
@@ -48,17 +49,26 @@ class ApiEndpoint:
         credentials: Credentials,
         zones: Mapping[str, list[str]],
         limiter: RateLimiter | None,
+        nonces: NonceLedger,
     ) -> None:
         self._services = services
         self._limiter = limiter
+        self._nonces = nonces
         self._credentials = credentials
         self._regions = frozenset(zones)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Mounted as an ASGI app, not a routed function, so requests of every method reach
+        ``respond``: a route limited to some methods answers the others with a plain-text 405."""
+        response = await self.respond(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def respond(self, request: Request) -> Response:
+        """Total: whatever the request holds and whatever fails while handling it or rendering its
+        success, the reply is a 200 JSON envelope, because ``render_error`` cannot fail."""
         request_id = str(uuid.uuid4())
         try:
-            payload = await self._handle(request)
-            body = render_ok(payload, request_id)
+            body = render_ok(await self._handle(request), request_id)
         except ApiError as exc:
             body = render_error(exc, request_id)
         except Exception:
@@ -80,7 +90,7 @@ class ApiEndpoint:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
         )
-        call = parse_call(raw, self._credentials.secret_key)
+        call = parse_call(raw, self._credentials.secret_key, nonces=self._nonces)
         action = ACTIONS.get(call.action)
         if action is None:
             raise ApiError("InvalidAction", f"The action `{call.action}` does not exist.")
@@ -114,7 +124,7 @@ def create_app(endpoint: ApiEndpoint, lifespan: Lifespan) -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/", endpoint.respond, methods=_ALL_METHODS),
+            Route("/", endpoint),
         ],
         lifespan=lifespan,
     )

@@ -1,8 +1,9 @@
 """Signature checks for Tencent Cloud API 3.0: TC3-HMAC-SHA256 and the legacy v1 HmacSHA1/HmacSHA256.
 
-Pure functions over a ``RawRequest``, so they can be tested with the official SDK's own output and
-reused by any transport. Every failure is an ``ApiError`` carrying the code the real service answers
-with, which lets the API layer render it without knowing anything about signing.
+Functions over a ``RawRequest``, pure but for the v1 Nonce ledger a server hands in, so they can be
+tested with the official SDK's own output and reused by any transport. Every failure is an ``ApiError``
+carrying the code the real service answers with, which lets the API layer render it without knowing
+anything about signing.
 """
 
 from __future__ import annotations
@@ -15,19 +16,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from batchyard.api.nonces import NonceLedger
 from batchyard.api.raw import RawRequest, SecretLookup
 from batchyard.domain.errors import ApiError
 
 TC3_ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "batch"
 CLOCK_SKEW_SECONDS = 300
-"""Both schemes refuse a timestamp more than five minutes from the server clock (API_NOTES §1.3)."""
+"""Both schemes refuse a timestamp more than five minutes from the server clock (API_NOTES §1.3); a v1
+Nonce stays used for as long as its request's timestamp is inside this window."""
 
 _UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _REQUIRED_SIGNED_HEADERS = frozenset({"content-type", "host"})
 _AUTHORIZATION_FIELDS = frozenset({"Credential", "SignedHeaders", "Signature"})
 _V1_DIGESTS: Mapping[str, str] = {"HmacSHA1": "sha1", "HmacSHA256": "sha256"}
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_NONCE = re.compile(r"[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -105,15 +109,29 @@ def v1_original(raw: RawRequest, params: Mapping[str, str]) -> str:
     return f"{raw.method}{raw.host}/?" + "&".join(f"{key}={value}" for key, value in signed)
 
 
-def verify_v1(raw: RawRequest, params: Mapping[str, str], secrets: SecretLookup, now: float) -> str:
-    """Check a v1 request whose decoded parameters are ``params``, returning the verified SecretId."""
+def verify_v1(
+    raw: RawRequest,
+    params: Mapping[str, str],
+    secrets: SecretLookup,
+    now: float,
+    nonces: NonceLedger | None = None,
+) -> str:
+    """Check a v1 request whose decoded parameters are ``params``, returning the verified SecretId.
+
+    With ``nonces``, a verified request also uses up its Nonce for as long as its timestamp is valid,
+    which is what keeps a captured v1 request from being replayed; without, each request is judged
+    alone (for callers that check a request outside a server).
+    """
     secret_id = params.get("SecretId", "")
     timestamp = _parse_timestamp(params.get("Timestamp", ""), "Timestamp")
+    nonce = _parse_nonce(params.get("Nonce", ""))
     secret_key = _secret_key(secrets, secret_id)
     _check_clock(timestamp, now)
     method_name = params.get("SignatureMethod", "HmacSHA1")
     expected = v1_signature(secret_key, method_name, v1_original(raw, params))
     _check_signature(expected, params.get("Signature", ""))
+    if nonces is not None:
+        nonces.claim((secret_id, nonce), timestamp + CLOCK_SKEW_SECONDS, now)
     return secret_id
 
 
@@ -201,6 +219,15 @@ def _parse_timestamp(value: str, name: str) -> int:
     if _TIMESTAMP.fullmatch(value) is None:
         raise ApiError("InvalidParameter", f"{name} must be Unix time in seconds, got {value!r}.")
     return int(value)
+
+
+def _parse_nonce(value: str) -> str:
+    """Kept as the text that was signed; 20 digits hold any 64-bit value, such as the SDK's randint."""
+    if not value:
+        raise ApiError("MissingParameter", "The request is missing Nonce.")
+    if _NONCE.fullmatch(value) is None:
+        raise ApiError("InvalidParameter", f"Nonce must be an integer of 1 to 20 digits, got {value!r}.")
+    return value
 
 
 def _secret_key(secrets: SecretLookup, secret_id: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from batchyard.api.auth import verify_tc3, verify_v1
+from batchyard.api.nonces import NonceLedger
 from batchyard.api.raw import RawRequest, SecretLookup
 from batchyard.domain.errors import ApiError
 
@@ -58,6 +59,10 @@ V1_COMMON_PARAMS = frozenset(
 )
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
+_MAX_NAME_SEGMENTS = 16
+"""Well past the deepest Batch parameter (9 segments, ``Job.Tasks.0.ComputeEnv.EnvData.
+VirtualPrivateClouds.0.PrivateIpAddresses.0``), and shallow enough for ``_listify`` to recurse
+safely whatever a 32 KB query holds."""
 
 
 @dataclass(frozen=True)
@@ -72,18 +77,21 @@ class Call:
     params: dict[str, Any]
 
 
-def parse_call(raw: RawRequest, secrets: SecretLookup, now: float | None = None) -> Call:
+def parse_call(
+    raw: RawRequest, secrets: SecretLookup, now: float | None = None, nonces: NonceLedger | None = None
+) -> Call:
     """Turn a raw request into a verified Call, or raise the ApiError the real service would answer.
 
     Any ``Authorization`` header commits the request to TC3 (so a bad one is an auth failure rather than
     a silent fall-back to v1); without one, the v1 ``Signature`` parameter is required. Tokens
     (X-TC-Token / Token) are accepted but not checked, as batchyard issues no temporary credentials.
+    A server passes ``nonces`` so that a v1 request cannot be replayed while its timestamp is valid.
     """
     clock = time.time() if now is None else now
     _check_transport(raw)
     if "authorization" in raw.headers:
         return _tc3_call(raw, secrets, clock)
-    return _v1_call(raw, secrets, clock)
+    return _v1_call(raw, secrets, clock, nonces)
 
 
 def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -163,14 +171,14 @@ def _tc3_params(raw: RawRequest) -> dict[str, Any]:
     return _json_object(raw.body)
 
 
-def _v1_call(raw: RawRequest, secrets: SecretLookup, now: float) -> Call:
+def _v1_call(raw: RawRequest, secrets: SecretLookup, now: float, nonces: NonceLedger | None) -> Call:
     form = _v1_form(raw)
     if "Signature" not in form:
         raise ApiError(
             "AuthFailure.InvalidAuthorization",
             "The request has neither a TC3-HMAC-SHA256 Authorization header nor a Signature parameter.",
         )
-    secret_id = verify_v1(raw, form, secrets, now)
+    secret_id = verify_v1(raw, form, secrets, now, nonces)
     return Call(
         action=_required(form.get("Action"), "Action"),
         version=_required(form.get("Version"), "Version"),
@@ -212,12 +220,23 @@ def _utf8(body: bytes) -> str:
 def _json_object(body: bytes) -> dict[str, Any]:
     """RecursionError is caught too: a body of nested brackets must be a client error, not a crash."""
     try:
-        value = json.loads(body, parse_constant=_reject_constant)
+        value = json.loads(body, parse_constant=_reject_constant, parse_int=_json_int)
     except (ValueError, RecursionError) as exc:
         raise ApiError("InvalidParameter", "The request body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise ApiError("InvalidParameter", "The request body must be a JSON object.")
     return value
+
+
+def _json_int(digits: str) -> int:
+    """Python converts at most 4300 digits; a longer number is valid JSON, only far out of range."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"A number in the request body has {len(digits)} digits, far past the 64-bit range.",
+        ) from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -260,6 +279,8 @@ def _segments(key: str) -> list[str]:
     segments = key.split(".")
     if "" in segments:
         raise ApiError("InvalidParameter", f"The parameter name {key!r} is malformed.")
+    if len(segments) > _MAX_NAME_SEGMENTS:
+        raise ApiError("InvalidParameter", f"The parameter name {key!r} is nested deeper than any parameter.")
     return segments
 
 
@@ -286,4 +307,6 @@ def _conflict(key: str) -> ApiError:
 
 
 def _envelope(response: Mapping[str, Any]) -> bytes:
-    return json.dumps({"Response": response}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """ASCII-only JSON, so rendering never fails: an error may echo any string the client sent, and a
+    lone surrogate has no UTF-8 encoding but does have a JSON escape."""
+    return json.dumps({"Response": response}, separators=(",", ":")).encode("ascii")

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
 from batchyard.config import credentials as creds
@@ -26,6 +27,8 @@ console = Console()
 SWITCH_INTERVAL_S = 0.0005
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Where state, logs and cos:// objects live.")]
+TlsCert = Annotated[Path | None, typer.Option(help="PEM certificate (chain): serve HTTPS. Needs --tls-key.")]
+TlsKey = Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")]
 
 
 @app.command()
@@ -34,10 +37,13 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data_dir: DataDir = Path(".batchyard"),
     config: Annotated[Path | None, typer.Option(help="TOML file overriding the defaults.")] = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Run the API, the scheduler and the local executor in one process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.load(config, host=host, port=port, data_dir=data_dir)
+    tls_flags = _tls_flags(tls_cert, tls_key)
+    settings = _load_settings(config, host=host, port=port, data_dir=data_dir, tls=tls_flags)
     application, _ = build(settings)
     # Everything loaded so far lives as long as the server: keep it out of the collector's way, so
     # full collections (and their pauses in request latency) only walk what requests allocate.
@@ -47,7 +53,33 @@ def serve(
     # which reaps and starts attempts, take the GIL back within half a millisecond instead of
     # five, so nodes do not sit idle while a tick runs.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    tls = settings.tls
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ssl_certfile=None if tls is None else tls.cert,
+        ssl_keyfile=None if tls is None else tls.key,
+    )
+
+
+def _tls_flags(cert: Path | None, key: Path | None) -> dict[str, Path] | None:
+    """Both flags or neither: half a TLS setup must stop the start, never fall back to plain HTTP."""
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither")
+    if cert is None or key is None:
+        return None
+    return {"cert": cert, "key": key}
+
+
+def _load_settings(config: Path | None, **overrides: object) -> Settings:
+    """A configuration mistake (such as a missing certificate file) ends the start with what is wrong."""
+    try:
+        return Settings.load(config, **overrides)
+    except ValidationError as exc:
+        typer.echo(f"invalid configuration: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @credentials_app.command("show")

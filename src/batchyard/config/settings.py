@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
 
 from batchyard.config.catalog import InstanceType, default_instance_types, default_zones
 
@@ -53,6 +54,25 @@ class Quotas(BaseModel):
     unfinished_jobs: int = Field(default=1000, ge=1)  # per account and region
 
 
+class Tls(BaseModel):
+    """A PEM certificate (chain) and its private key; one without the other cannot serve HTTPS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cert: FilePath
+    key: FilePath
+
+    @model_validator(mode="after")
+    def _loadable(self) -> Tls:
+        """Tried here because uvicorn would find a bad pair only after start-up work, and with a
+        traceback. The empty password refuses an encrypted key instead of prompting on the terminal."""
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(self.cert, self.key, password=b"")
+        except ssl.SSLError as exc:
+            raise ValueError(f"not a PEM certificate and its unencrypted private key ({exc})") from exc
+        return self
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +90,14 @@ class Settings(BaseModel):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     quotas: Quotas = Field(default_factory=Quotas)
     kill_grace_seconds: float = Field(default=5.0, gt=0)  # SIGTERM, then SIGKILL after this
+    tls: Tls | None = None  # HTTPS when set; plain HTTP is for loopback only (README, Security)
+
+    @property
+    def url(self) -> str:
+        """Where clients reach the API, for the start-up log line users copy their endpoint from."""
+        scheme = "http" if self.tls is None else "https"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def sqlite_url(self) -> str:

@@ -27,6 +27,8 @@ from batchyard.store.database import Database
 JOBS_LIMIT_DEFAULT = 20
 JOBS_LIMIT_MAX = 100
 FILTER_VALUES_MAX = 100
+FILTERS_MAX = 10  # undocumented; there are seven filter names, and each becomes a SQL condition
+JOB_IDS_MAX = 100
 
 _JOB_FILTERS: dict[str, Callable[[Sequence[str]], queries.JobFilter]] = {
     "job-id": queries.filter_job_ids,
@@ -118,10 +120,14 @@ def _job_filters(request: DescribeJobsRequest) -> list[queries.JobFilter]:
             "InvalidParameter.InvalidParameterCombination", "JobIds and Filters cannot be given together."
         )
     if request.JobIds is not None:
+        if len(request.JobIds) > JOB_IDS_MAX:
+            raise ApiError("InvalidParameterValue.LimitExceeded", f"JobIds takes at most {JOB_IDS_MAX} ids.")
         for job_id in request.JobIds:
             if not is_job_id(job_id):
                 raise ApiError("InvalidParameter.JobIdMalformed", f"`{job_id}` is not a job id.")
         return [queries.filter_job_ids(request.JobIds)]
+    if len(request.Filters or []) > FILTERS_MAX:
+        raise ApiError("InvalidParameterValue.LimitExceeded", f"Filters takes at most {FILTERS_MAX} filters.")
     return [_job_filter(f) for f in request.Filters or []]
 
 
