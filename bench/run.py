@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
+import contention
 import dispatch
 import memory
 import throughput
@@ -26,7 +27,7 @@ from harness import CPUS, Figure
 
 import api
 
-BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (throughput, dispatch, api, memory)}
+BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (throughput, dispatch, api, contention, memory)}
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 Runner = Callable[[bool, bool], list[Figure]]
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,29 +145,3 @@ def _without_request_id(text: str) -> Any:
     data = json.loads(text)
     data.pop("RequestId", None)
     return data
-
-
-@pytest.fixture
-def impatient(tmp_path: Path) -> Iterator[Server]:
-    """A server whose writers give up on a locked database after 0.2 s instead of 30 s."""
-    yield from running(Server(tmp_path / "data", config="sqlite_busy_timeout_s = 0.2\n"))
-
-
-def test_a_store_locked_for_a_while_delays_but_loses_no_outcome(impatient: Server, tmp_path: Path) -> None:
-    """Scheduler ticks fail while another writer holds the database; the outcome is recorded after."""
-    client = make_client(impatient.endpoint)
-    job_id = submit(client, task("t", "sleep 0.5; echo done"))
-    wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING")
-
-    blocker = sqlite3.connect(impatient.data_dir / "batchyard.db", isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    time.sleep(2.5)  # the command ends meanwhile; ticks fail on the lock
-    blocker.execute("ROLLBACK")
-    blocker.close()
-
-    job = wait_job(client, job_id)
-    assert job.JobState == "SUCCEED"
-    view = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "t"}).TaskInstanceSet[0]
-    assert (view.TaskInstanceState, view.ExitCode) == ("SUCCEED", 0)
-    log = next(tmp_path.glob("server-*.log")).read_text()
-    assert "scheduler tick failed" in log, "the lock must really have made a tick fail"

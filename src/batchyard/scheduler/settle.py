@@ -1,11 +1,22 @@
-"""Roll-ups and dependencies: after instances move, tasks and jobs follow, and successors start or fail."""
+"""Roll-ups and dependencies: after instances move, tasks and jobs follow, and successors start or fail.
+
+Every step reads and writes all of its tasks or jobs at once: a tick that ends hundreds of jobs
+holds the write lock for a few statements per round, not a few per job (per-job statements were
+most of a busy tick, and every SubmitJob waited for them).
+"""
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from batchyard.domain.dependencies import Predecessor, blocking
 from batchyard.domain.states import FAILED_STATES, TERMINAL, State, roll_up
 from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
+from batchyard.store.quota import add_unfinished, unfinished_delta
+from batchyard.store.scheduling import JobState
 from batchyard.store.tables import COUNTER
 
 
@@ -19,46 +30,68 @@ def settle(tick: Tick) -> None:
     tick.touched.clear()
     jobs: set[int] = set()
     while pending:
-        rows = scheduling.task_rows(tick.conn, sorted(pending))
-        pending = set()
-        for row in rows:
-            state = roll_up({s: row._mapping[col] for s, col in COUNTER.items()})
-            if state.value == row.state:
-                continue
-            scheduling.set_task_state(tick.conn, row.pk, state, tick.now if state in TERMINAL else None)
-            jobs.add(row.job_pk)
-            if state in TERMINAL:
-                tick.runtimes.forget(row.pk)
-                pending.update(_resolve_successors(tick, row.pk, row.job_pk))
-    for job_pk in jobs:
-        roll_up_job(tick, job_pk)
+        moved = _roll_up_tasks(tick, pending)
+        jobs.update(row.job_pk for row, _ in moved)
+        ended = [row for row, state in moved if state in TERMINAL]
+        for row in ended:
+            tick.runtimes.forget(row.pk)
+        pending = _resolve_successors(tick, ended)
+    if jobs:
+        _roll_up_jobs(tick, sorted(jobs))
 
 
-def _resolve_successors(tick: Tick, task_pk: int, job_pk: int) -> list[int]:
-    depend_on = scheduling.job_of(tick.conn, job_pk).depend_on
-    changed = []
-    for successor in scheduling.successors(tick.conn, task_pk):
-        preds = [
-            Predecessor(p.name, State(p.state), p.n_succeed)
-            for p in scheduling.predecessors(tick.conn, successor)
-        ]
-        ready, culprit = blocking(preds, depend_on)
-        if not ready:
-            continue
-        if culprit is None:
-            scheduling.move_all(tick.conn, successor, State.PENDING, State.RUNNABLE, {})
-        else:
-            reason = f"Not run: predecessor task `{culprit.name}` ended {culprit.state.value} ({depend_on})."
-            values = {"reason": reason, "end_time": tick.now}
-            scheduling.move_all(tick.conn, successor, State.PENDING, State.FAILED, values)
-        changed.append(successor)
-    return changed
+def _roll_up_tasks(tick: Tick, task_pks: Iterable[int]) -> list[tuple[Any, State]]:
+    """Move every task whose counters now roll up to another state; returns (task row, new state)."""
+    moved = []
+    for row in scheduling.task_rows(tick.conn, sorted(task_pks)):
+        state = roll_up({s: row._mapping[col] for s, col in COUNTER.items()})
+        if state.value != row.state:
+            moved.append((row, state))
+    ends = [(row.pk, state, tick.now if state in TERMINAL else None) for row, state in moved]
+    scheduling.set_task_states(tick.conn, ends)
+    return moved
 
 
-def roll_up_job(tick: Tick, job_pk: int) -> None:
-    job = scheduling.job_of(tick.conn, job_pk)
-    state = roll_up(scheduling.task_state_counts(tick.conn, job_pk))
-    reason = job.state_reason
-    if state in FAILED_STATES and not reason:
-        reason = f"Task `{scheduling.first_failed_task(tick.conn, job_pk)}` ended {state.value}."
-    scheduling.set_job_state(tick.conn, job_pk, state, tick.now if state in TERMINAL else None, reason)
+def _resolve_successors(tick: Tick, ended: Sequence[Any]) -> set[int]:
+    """Release or fail the successors of tasks that just ended; returns those whose instances moved.
+
+    Decided after the whole round is stored, so a successor of two tasks that ended together is
+    decided once, from both.
+    """
+    edges = scheduling.successors(tick.conn, [(row.job_pk, row.pk) for row in ended])
+    job_of_task = {row.pk: row.job_pk for row in ended}
+    successors = sorted({(end, job_of_task[start]) for start, end in edges})
+    depend_on = {job_pk: scheduling.job_of(tick.conn, job_pk).depend_on for _, job_pk in successors}
+    return {task_pk for task_pk, job_pk in successors if _resolve(tick, task_pk, depend_on[job_pk])}
+
+
+def _resolve(tick: Tick, task_pk: int, depend_on: str) -> bool:
+    """Start or fail a waiting task once its predecessors allow; False while they do not yet."""
+    preds = [
+        Predecessor(p.name, State(p.state), p.n_succeed) for p in scheduling.predecessors(tick.conn, task_pk)
+    ]
+    ready, culprit = blocking(preds, depend_on)
+    if not ready:
+        return False
+    if culprit is None:
+        scheduling.move_all(tick.conn, task_pk, State.PENDING, State.RUNNABLE, {})
+    else:
+        reason = f"Not run: predecessor task `{culprit.name}` ended {culprit.state.value} ({depend_on})."
+        values = {"reason": reason, "end_time": tick.now}
+        scheduling.move_all(tick.conn, task_pk, State.PENDING, State.FAILED, values)
+    return True
+
+
+def _roll_up_jobs(tick: Tick, job_pks: Sequence[int]) -> None:
+    """Jobs follow their tasks, and the job quota's counts follow the jobs that end or restart."""
+    counts = scheduling.task_state_counts(tick.conn, job_pks)
+    states, unfinished = [], Counter[tuple[str, str]]()
+    for job in scheduling.job_rows(tick.conn, job_pks):
+        state = roll_up(counts[job.pk])
+        reason = job.state_reason
+        if state in FAILED_STATES and not reason:
+            reason = f"Task `{scheduling.first_failed_task(tick.conn, job.pk)}` ended {state.value}."
+        states.append(JobState(job.pk, state, tick.now if state in TERMINAL else None, reason))
+        unfinished[(job.account, job.region)] += unfinished_delta(job.state, state.value)
+    scheduling.set_job_states(tick.conn, states)
+    add_unfinished(tick.conn, unfinished)

@@ -186,29 +186,53 @@ def task_rows(conn: Connection, task_pks: Iterable[int]) -> list[Any]:
     return list(conn.execute(_TASK_ROWS, {"pks": list(task_pks)}))
 
 
-def task_runtime_row(conn: Connection, task_pk: int) -> Any:
-    return conn.execute(
-        select(
-            tasks.c.pk,
-            tasks.c.name,
-            tasks.c.seq,
-            tasks.c.instance_num,
-            tasks.c.spec,
-            tasks.c.job_pk,
-            jobs.c.job_id,
-            jobs.c.priority,
-        )
-        .join(jobs, jobs.c.pk == tasks.c.job_pk)
-        .where(tasks.c.pk == task_pk)
-    ).one()
+_TASK_RUNTIME_ROWS = (
+    select(
+        tasks.c.pk,
+        tasks.c.name,
+        tasks.c.seq,
+        tasks.c.instance_num,
+        tasks.c.spec,
+        tasks.c.job_pk,
+        jobs.c.job_id,
+        jobs.c.priority,
+    )
+    .join(jobs, jobs.c.pk == tasks.c.job_pk)
+    .where(tasks.c.pk.in_(bindparam("pks", expanding=True)))
+)
 
 
-def set_task_state(conn: Connection, task_pk: int, state: State, end_time: float | None) -> None:
-    conn.execute(update(tasks).where(tasks.c.pk == task_pk).values(state=state.value, end_time=end_time))
+def task_runtime_rows(conn: Connection, task_pks: Sequence[int]) -> list[Any]:
+    """What launching instances of each task needs, for all of a tick's new tasks in one read."""
+    return list(conn.execute(_TASK_RUNTIME_ROWS, {"pks": list(task_pks)}))
 
 
-def successors(conn: Connection, task_pk: int) -> list[int]:
-    return list(conn.scalars(select(dependences.c.end_task_pk).where(dependences.c.start_task_pk == task_pk)))
+_SET_TASK_STATE = _Bulk(
+    update(tasks)
+    .where(tasks.c.pk == bindparam("b_pk"))
+    .values(state=bindparam("state"), end_time=bindparam("end_time"))
+)
+
+
+def set_task_states(conn: Connection, rows: Sequence[tuple[int, State, float | None]]) -> None:
+    """(task_pk, state, end_time) for every task a roll-up round moved, in one batch."""
+    if rows:
+        _SET_TASK_STATE.run(conn, [{"b_pk": pk, "state": s.value, "end_time": end} for pk, s, end in rows])
+
+
+_SUCCESSORS = select(dependences.c.start_task_pk, dependences.c.end_task_pk).where(
+    dependences.c.job_pk.in_(bindparam("job_pks", expanding=True)),
+    dependences.c.start_task_pk.in_(bindparam("task_pks", expanding=True)),
+)
+
+
+def successors(conn: Connection, ended: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Edges (task, successor) leaving the given (job_pk, task_pk) tasks, found through the job index."""
+    ended = list(ended)
+    if not ended:
+        return []
+    params = {"job_pks": sorted({j for j, _ in ended}), "task_pks": sorted({t for _, t in ended})}
+    return [(a, b) for a, b in conn.execute(_SUCCESSORS, params)]
 
 
 def predecessors(conn: Connection, task_pk: int) -> list[Any]:
@@ -236,19 +260,52 @@ def first_failed_task(conn: Connection, job_pk: int) -> str | None:
     )
 
 
-def task_state_counts(conn: Connection, job_pk: int) -> dict[State, int]:
-    rows = conn.execute(
-        select(tasks.c.state, func.count()).where(tasks.c.job_pk == job_pk).group_by(tasks.c.state)
-    )
-    return {State(state): n for state, n in rows}
+_JOB_ROWS = select(jobs.c.pk, jobs.c.state, jobs.c.state_reason, jobs.c.account, jobs.c.region).where(
+    jobs.c.pk.in_(bindparam("pks", expanding=True))
+)
+_TASK_STATE_COUNTS = (
+    select(tasks.c.job_pk, tasks.c.state, func.count())
+    .where(tasks.c.job_pk.in_(bindparam("pks", expanding=True)))
+    .group_by(tasks.c.job_pk, tasks.c.state)
+)
 
 
-def set_job_state(conn: Connection, job_pk: int, state: State, end_time: float | None, reason: str) -> None:
-    conn.execute(
-        update(jobs)
-        .where(jobs.c.pk == job_pk)
-        .values(state=state.value, end_time=end_time, state_reason=reason)
-    )
+def job_rows(conn: Connection, job_pks: Sequence[int]) -> list[Any]:
+    """What a job roll-up needs of each job: its state, its reason and the scope its quota counts in."""
+    return list(conn.execute(_JOB_ROWS, {"pks": list(job_pks)}))
+
+
+def task_state_counts(conn: Connection, job_pks: Sequence[int]) -> dict[int, dict[State, int]]:
+    """How many tasks of each job are in each state, for all the jobs in one read."""
+    counts: dict[int, dict[State, int]] = defaultdict(dict)
+    for job_pk, state, n in conn.execute(_TASK_STATE_COUNTS, {"pks": list(job_pks)}):
+        counts[job_pk][State(state)] = n
+    return counts
+
+
+_SET_JOB_STATE = _Bulk(
+    update(jobs)
+    .where(jobs.c.pk == bindparam("b_pk"))
+    .values(state=bindparam("state"), end_time=bindparam("end_time"), state_reason=bindparam("state_reason"))
+)
+
+
+class JobState(NamedTuple):
+    job_pk: int
+    state: State
+    end_time: float | None
+    reason: str
+
+
+def set_job_states(conn: Connection, rows: Sequence[JobState]) -> None:
+    if rows:
+        _SET_JOB_STATE.run(
+            conn,
+            [
+                {"b_pk": r.job_pk, "state": r.state.value, "end_time": r.end_time, "state_reason": r.reason}
+                for r in rows
+            ],
+        )
 
 
 # The next two run on every tick that has room: built once, they skip SQLAlchemy's statement

@@ -53,6 +53,17 @@ jobs = Table(
     Index("ix_jobs_scope_state", "account", "region", "state"),
 )
 
+# Per account and region, the jobs not yet SUCCEED or FAILED (the job quota counts them). Kept in the
+# transaction that submits a job or changes its state, so SubmitJob reads one row instead of
+# counting every unfinished job.
+job_counts = Table(
+    "job_counts",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("unfinished", Integer, nullable=False),
+)
+
 # Tags again, one row each, so the tag filters of DescribeJobs are indexed lookups.
 job_tags = Table(
     "job_tags",
