@@ -288,6 +288,55 @@ SUBMIT_CASES: dict[str, tuple[Edit, str]] = {
         _second_task(Application={"Command": "true", "Commands": [{"Command": "true"}]}),
         "InvalidParameter.InvalidParameterCombination",
     ),
+    "state-if-create-cvm-failed": (_job(StateIfCreateCvmFailed="SUCCEED"), "InvalidParameterValue"),
+    "notification-target": (_job(NotificationTarget="SNS"), "InvalidParameterValue"),
+    "tag-key-100k": (_job(Tags=[{"Key": "k" * 100_000, "Value": "v"}]), "InvalidParameterValue"),
+    "tag-key-empty": (_job(Tags=[{"Key": "", "Value": "v"}]), "InvalidParameterValue"),
+    "tag-key-twice": (
+        _job(Tags=[{"Key": "k", "Value": "v"}, {"Key": "k", "Value": "w"}]),
+        "InvalidParameterValue",
+    ),
+    "instances-over-a-million": (
+        _job(Tasks=[task(f"t{i}", "true", TaskInstanceNum=100_000) for i in range(11)]),
+        "InvalidParameterValue.TaskInstanceNum",
+    ),
+    "tag-value-256": (_job(Tags=[{"Key": "k", "Value": "v" * 256}]), "InvalidParameterValue"),
+    "log-name-climbs": (
+        _second_task(RedirectInfo={"StdoutRedirectPath": COS_DIR, "StdoutRedirectFileName": "../../x"}),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "log-name-dot-dot": (
+        _second_task(RedirectInfo={"StderrRedirectPath": COS_DIR, "StderrRedirectFileName": ".."}),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "log-name-256-bytes": (
+        _second_task(RedirectInfo={"StdoutRedirectPath": COS_DIR, "StdoutRedirectFileName": "é" * 128}),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "log-name-expands-past-255": (
+        _second_task(
+            TaskName="t" * 60,
+            RedirectInfo={"StdoutRedirectPath": COS_DIR, "StdoutRedirectFileName": "${BATCH_TASK_NAME}" * 5},
+        ),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "redirect-segment-256": (
+        _second_task(RedirectInfo={"StdoutRedirectPath": COS_DIR + "s" * 256 + "/"}),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "redirect-key-over-1k": (
+        _second_task(RedirectInfo={"StdoutRedirectPath": COS_DIR + "k" * 200 + "/" + "e" * 200 * 5 + "/"}),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "redirect-key-with-name-over-1k": (
+        _second_task(RedirectInfo={"StderrRedirectPath": COS_DIR + "/".join(["k" * 200] * 5) + "/"}),
+        "InvalidParameterValue.RemoteStoragePath",
+    ),
+    "command-over-64k": (_second_task(Application={"Command": "#" * 65_537}), "InvalidParameterValue"),
+    "env-vars-over-64k": (
+        _second_task(EnvVars=[{"Name": f"V{i}", "Value": "x" * 20_000} for i in range(4)]),
+        "InvalidParameterValue",
+    ),
 }
 
 

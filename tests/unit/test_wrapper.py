@@ -13,7 +13,13 @@ import pytest
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.slots import Slots
-from batchyard.runner.wrapper import Alive, attempt_tag, running_wrappers, wrapper_argv
+from batchyard.runner.wrapper import (
+    JOURNAL_FAILURE_SIGNAL,
+    Alive,
+    attempt_tag,
+    running_wrappers,
+    wrapper_argv,
+)
 
 WORKDIR = "work dir"  # a space, as a data dir may have
 
@@ -24,6 +30,10 @@ def argv(tmp_path: Path, command: str, attempt_pk: int = 7) -> tuple[list[str], 
     workdir = tmp_path / WORKDIR
     workdir.mkdir(exist_ok=True)
     return wrapper_argv(attempt_pk, journal_path(paths.job_folder), command, str(workdir)), paths
+
+
+def _code_and_slot(ended: Exit | None) -> tuple[int, str] | None:
+    return None if ended is None else (ended.code, ended.workdir)
 
 
 def run(
@@ -42,15 +52,14 @@ def test_wrapper_exits_with_the_commands_code_and_journals_it_with_its_slot(
     result, paths = run(tmp_path, command)
 
     journals = ExitJournals()
-    journals.expect(7)
+    journals.expect([7])
     assert result.returncode == code
-    assert journals.exit(paths.job_folder, 7) == Exit(code, str(tmp_path / WORKDIR))
+    assert _code_and_slot(journals.exit(paths.job_folder, 7)) == (code, str(tmp_path / WORKDIR))
 
 
 def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_path: Path) -> None:
     journals = ExitJournals()
-    for pk in (1, 2, 3):
-        journals.expect(pk)
+    journals.expect([1, 2, 3])
     _, paths = run(tmp_path, "exit 1", attempt_pk=1)
     run(tmp_path, "exit 2", attempt_pk=2)
 
@@ -65,18 +74,98 @@ def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_
     assert code(1) == 1
 
 
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        ('exec sh -c "exit 5"', 5),
+        ("trap 'echo bye' EXIT; exit 3", 3),
+        ("trap 'exit 0' EXIT; false", 0),
+    ],
+)
+def test_exit_is_journaled_even_when_the_command_replaces_its_shell_or_traps_exit(
+    tmp_path: Path, command: str, code: int
+) -> None:
+    result, paths = run(tmp_path, command)
+
+    journals = ExitJournals()
+    journals.expect([7])
+    assert result.returncode == code
+    assert _code_and_slot(journals.exit(paths.job_folder, 7)) == (code, str(tmp_path / WORKDIR))
+
+
+def test_begin_mark_is_written_before_the_command_and_only_expected_attempts_are_kept(
+    tmp_path: Path,
+) -> None:
+    args, paths = argv(tmp_path, "sleep 30", attempt_pk=5)
+    process = subprocess.Popen(args, start_new_session=True)
+    journals = ExitJournals()
+    journals.expect([5])
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not journals.begun(paths.job_folder, 5):
+            time.sleep(0.02)
+        assert journals.begun(paths.job_folder, 5)
+        assert journals.exit(paths.job_folder, 5) is None, "it has begun, not ended"
+        assert not journals.begun(paths.job_folder, 6), "never launched"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_a_terminated_command_is_journaled_and_its_wrapper_outlives_sigterm(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    args, paths = argv(tmp_path, f"touch '{started}'; sleep 30", attempt_pk=8)
+    process = subprocess.Popen(args, start_new_session=True)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not started.exists():
+        time.sleep(0.02)
+
+    os.killpg(process.pid, signal.SIGTERM)
+
+    journals = ExitJournals()
+    journals.expect([8])
+    assert process.wait(timeout=5) == 128 + signal.SIGTERM
+    assert journals.exit(paths.job_folder, 8) == Exit(
+        128 + signal.SIGTERM, process.pid, str(tmp_path / WORKDIR)
+    )
+
+
+def test_an_unwritable_journal_stops_the_command_before_it_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    args, paths = argv(tmp_path, f"touch {marker}")
+    os.makedirs(journal_path(paths.job_folder))  # a folder where the journal file should be
+
+    result = subprocess.run(args, capture_output=True, check=False)
+
+    assert result.returncode == -JOURNAL_FAILURE_SIGNAL
+    assert not marker.exists()
+
+
+def test_journal_read_after_a_restart_finds_every_attempt_that_ended(tmp_path: Path) -> None:
+    """Several attempts of one job ended while no server ran: every one of them is found."""
+    for pk in (11, 12, 13):
+        run(tmp_path, f"exit {pk}", attempt_pk=pk)
+    journals = ExitJournals()
+    journals.expect([11, 12, 13])
+
+    ended = {pk: journals.exit(str(tmp_path / "job-test0001"), pk) for pk in (11, 12, 13)}
+
+    assert {pk: e.code if e else None for pk, e in ended.items()} == {11: 11, 12: 12, 13: 13}
+
+
 def test_running_wrappers_finds_the_session_leader_not_its_subshells(tmp_path: Path) -> None:
     args, _ = argv(tmp_path, "(sleep 30); true", attempt_pk=991)
     process = subprocess.Popen(args, start_new_session=True)
     try:
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and 991 not in running_wrappers():
+        key = (journal_path(str(tmp_path / "job-test0001")), 991)
+        while time.monotonic() < deadline and key not in running_wrappers():
             time.sleep(0.02)
-        assert running_wrappers()[991] == Alive(process.pid, str(tmp_path / WORKDIR))
+        assert running_wrappers()[key] == Alive(process.pid, str(tmp_path / WORKDIR))
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    assert 991 not in running_wrappers()
+    assert key not in running_wrappers()
 
 
 def test_command_sees_no_positional_parameters_of_the_wrapper(tmp_path: Path) -> None:

@@ -30,3 +30,16 @@ class TaskSpec:
         values = dict(data)
         values["env"] = tuple((str(k), str(v)) for k, v in values["env"])
         return cls(**values)
+
+
+UNREADABLE = TaskSpec(command="", env=(), instance_type="", cpu=0, memory_gib=0)
+"""Stands in for a stored spec that cannot be read, so that one damaged row fails only its own task."""
+
+
+def stored_spec(data: Any) -> TaskSpec | None:
+    """A task's spec as stored, or None if the row is damaged (an older format, a bad disk)."""
+    try:
+        spec = TaskSpec.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return spec if isinstance(spec.command, str) and isinstance(spec.cpu, int) else None

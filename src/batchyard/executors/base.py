@@ -7,7 +7,6 @@ else from events. An executor never touches the store.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple, Protocol
@@ -59,6 +58,9 @@ class Failure(StrEnum):
     NONE = "NONE"  # succeeded
     USER = "USER"  # the command exited non-zero or was killed for its own reasons
     SYSTEM = "SYSTEM"  # staging, upload or the node failed; the command may never have run
+    # The attempt cannot run as stored (bytes the OS refuses, a log path the store refuses): the
+    # system's fault, but one that no retry can fix, so the instance fails at once.
+    UNRUNNABLE = "UNRUNNABLE"
 
 
 # Events are named tuples: executors make two per attempt, on the path that starts the next one.
@@ -98,10 +100,11 @@ class Executor(Protocol):
         Each still ends with an ``AttemptFinished`` event.
         """
 
-    def reattach(self, attempts: Sequence[AttemptSpec], started: AbstractSet[int]) -> None:
-        """Resume watching attempts launched before a restart; ends unknown ones as SYSTEM failures.
+    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
+        """Resume watching attempts launched before a restart, recording those that ended meanwhile.
 
-        ``started`` are those the store saw running; the others may still have been queued, never run.
+        An attempt whose command never started is launched (once); one that started and left no
+        outcome ends as a SYSTEM failure.
         """
 
     def release(self, attempt_pks: Sequence[int]) -> None:

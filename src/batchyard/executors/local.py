@@ -37,7 +37,7 @@ from batchyard.executors.base import (
 from batchyard.runner.environment import attempt_environment, node_environment
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.logs import upload_logs
-from batchyard.runner.outcome import classify_exit
+from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.slots import Slot, Slots
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
@@ -80,6 +80,7 @@ class LocalExecutor:
         self._slots = Slots(os.fspath(runs_dir / "work"))
         self._parked: dict[int, Slot] = {}  # slots of ended attempts, until the store has their end
         self._exits = ExitJournals()
+        self._hard_kills: dict[int, asyncio.TimerHandle] = {}  # SIGKILLs promised after SIGTERM, by pk
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -101,7 +102,11 @@ class LocalExecutor:
         self._loop.add_signal_handler(signal.SIGCHLD, self._reap_children)
 
     async def stop(self) -> None:
+        """Stop watching; SIGKILLs promised to attempts already sent SIGTERM are sent now, not dropped."""
         self._loop_or_fail().remove_signal_handler(signal.SIGCHLD)
+        for pk, timer in list(self._hard_kills.items()):
+            timer.cancel()
+            self._kill_hard(pk)
         for attempt in list(self._running.values()):
             self._unwatch(attempt)
         self._io.shutdown(wait=True)
@@ -122,15 +127,22 @@ class LocalExecutor:
         for _, _, spec in dropped:
             self._report(spec, None, Failure.USER, CANCELLED_BEFORE_START)
         for pk in targets & self._running.keys():
-            attempt = self._running[pk]
-            _signal_group(attempt.pid, signal.SIGTERM)
-            self._loop_or_fail().call_later(self._kill_grace_s, self._kill_hard, pk, attempt.pid)
+            if pk not in self._hard_kills:
+                _signal_group(self._running[pk].pid, signal.SIGTERM)
+                self._hard_kills[pk] = self._loop_or_fail().call_later(
+                    self._kill_grace_s, self._kill_hard, pk
+                )
 
-    def reattach(self, attempts: Sequence[AttemptSpec], started: AbstractSet[int]) -> None:
+    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
         alive = running_wrappers() if attempts else {}
+        self._exits.expect(spec.attempt_pk for spec in attempts)
+        ended_groups = []
         for spec in attempts:
             self._unfinished.add(spec.attempt_pk)
-            self._reattach_one(spec, alive.get(spec.attempt_pk), spec.attempt_pk in started)
+            paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
+            found = alive.get((journal_path(paths.job_folder), spec.attempt_pk))
+            ended_groups.append(self._reattach_one(spec, paths, found))
+        _kill_leftovers({pid for pid in ended_groups if pid is not None})
         self._pump()
 
     def release(self, attempt_pks: Sequence[int]) -> None:
@@ -152,9 +164,11 @@ class LocalExecutor:
                 break
             self._launch_one(heapq.heappop(waiting)[2])
 
-    def _kill_hard(self, attempt_pk: int, pid: int) -> None:
-        if attempt_pk in self._running:
-            _signal_group(pid, signal.SIGKILL)
+    def _kill_hard(self, attempt_pk: int) -> None:
+        self._hard_kills.pop(attempt_pk, None)
+        attempt = self._running.get(attempt_pk)
+        if attempt is not None:
+            _signal_group(attempt.pid, signal.SIGKILL)
 
     def _launch_one(self, spec: AttemptSpec) -> None:
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
@@ -167,10 +181,10 @@ class LocalExecutor:
                 self._job_folders.add(spec.job_id)
             slot = self._slots.take()
             pid = self._spawn(spec, paths, slot)
-        except OSError as exc:
+        except Exception as exc:  # whatever one attempt meets ends that attempt, never the scheduler
             if slot is not None:
                 self._slots.put_back(slot)
-            self._report(spec, None, Failure.SYSTEM, f"The command could not be started: {exc}.")
+            self._report(spec, None, *classify_error(exc, "The command could not be started"))
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time()))
         self._watch(_Running(spec, paths, slot, pid, None))
@@ -189,26 +203,27 @@ class LocalExecutor:
             setsid=True,
         )
 
-    def _reattach_one(self, spec: AttemptSpec, alive: Alive | None, started: bool) -> None:
-        """Watch a wrapper still alive, record one that ended meanwhile, queue one that never started.
+    def _reattach_one(self, spec: AttemptSpec, paths: AttemptPaths, alive: Alive | None) -> int | None:
+        """Watch a wrapper still alive, record one that ended meanwhile, queue one that never began.
 
-        An attempt with neither a live wrapper nor a journal line is queued again if the store never
-        saw it running (it was still waiting in this node's queue), and is otherwise lost.
+        A wrapper that is gone without a begin mark never let its command start (it was still waiting
+        in this node's queue), so it is launched now, for the first time; one gone with a begin mark
+        and no exit code is lost. Returns the process group of an attempt that ended, to be cleared.
         """
-        paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-        self._exits.expect(spec.attempt_pk)
         if alive is not None:
             with contextlib.suppress(ProcessLookupError):
                 pidfd = os.pidfd_open(alive.pid)
                 log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, alive.pid)
                 self._emit(AttemptStarted(spec.attempt_pk, time.time()))
                 self._watch(_Running(spec, paths, Slot(alive.workdir), alive.pid, pidfd))
-                return
+                return None
         ended = self._exits.exit(paths.job_folder, spec.attempt_pk)
-        if ended is None and not started:
+        pid = ended.pid if ended is not None else self._exits.begun(paths.job_folder, spec.attempt_pk)
+        if pid is None:
             heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))
-            return
-        self._conclude(spec, paths, ended)
+        else:
+            self._conclude(spec, paths, ended)
+        return pid
 
     def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -261,6 +276,8 @@ class LocalExecutor:
         self._pump()
 
     def _on_reattached_exit(self, attempt: _Running) -> None:
+        """As for our own children, nothing the command left in its process group survives it."""
+        _kill_leftovers({attempt.pid})
         self._unwatch(attempt)
         self._conclude(
             attempt.spec, attempt.paths, self._exits.exit(attempt.paths.job_folder, attempt.spec.attempt_pk)
@@ -270,8 +287,7 @@ class LocalExecutor:
     def _conclude(self, spec: AttemptSpec, paths: AttemptPaths, ended: Exit | None) -> None:
         """End an attempt known only from its journal line (after a restart), or as lost without one."""
         if ended is None:
-            failure, reason = classify_exit(None, None)
-            self._report(spec, None, failure, reason)
+            self._report(spec, None, Failure.SYSTEM, LOST)
             return
         failure, reason = classify_exit(ended.code, None)
         # The slot belongs to the previous server run: its logs are kept, the slot is never reused.
@@ -292,7 +308,7 @@ class LocalExecutor:
             slot.keep_logs(paths.stdout, paths.stderr)
         except OSError as exc:  # the node's disk failed us, not the command
             log.warning("logs of attempt %s could not be kept: %s", spec.attempt_pk, exc)
-            self._report(spec, exit_code, failure, reason, f"The logs could not be kept: {exc}.")
+            self._report(spec, exit_code, failure, reason, classify_error(exc, "The logs could not be kept"))
             return
         dirty = None
         if reuse:
@@ -306,13 +322,15 @@ class LocalExecutor:
         future = self._loop_or_fail().run_in_executor(self._io, self._upload_and_discard, spec, paths, dirty)
         future.add_done_callback(lambda done: self._report(spec, exit_code, failure, reason, done.result()))
 
-    def _upload_and_discard(self, spec: AttemptSpec, paths: AttemptPaths, dirty: Slot | None) -> str | None:
-        """Upload logs even when the command failed; return why an upload failed, if it did."""
+    def _upload_and_discard(
+        self, spec: AttemptSpec, paths: AttemptPaths, dirty: Slot | None
+    ) -> tuple[Failure, str] | None:
+        """Upload logs even when the command failed; return how an upload failed, if it did."""
         try:
             upload_logs(spec, paths, self._store)
-        except Exception as exc:  # any storage failure is the system's, reported as data
+        except Exception as exc:  # any storage failure is reported as data, classified once
             log.warning("log upload of attempt %s failed: %s", spec.attempt_pk, exc)
-            return f"The logs could not be uploaded: {exc}."
+            return classify_error(exc, "The logs could not be uploaded")
         finally:
             if dirty is not None:
                 dirty.discard()
@@ -324,16 +342,41 @@ class LocalExecutor:
         exit_code: int | None,
         failure: Failure,
         reason: str,
-        log_error: str | None = None,
+        log_failure: tuple[Failure, str] | None = None,
     ) -> None:
+        """``log_failure`` (keeping or uploading logs failed) decides only for a command that succeeded."""
         self._unfinished.discard(spec.attempt_pk)
-        if log_error is not None and failure is Failure.NONE:
-            failure, reason = Failure.SYSTEM, log_error
+        if log_failure is not None and failure is Failure.NONE:
+            failure, reason = log_failure
         self._emit(AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason))
 
     def _emit(self, event: AttemptStarted | AttemptFinished) -> None:
         if self._sink is not None:
             self._sink(event)
+
+
+def _kill_leftovers(pgids: AbstractSet[int]) -> None:
+    """SIGKILL what is left of process groups whose leaders, not our children, have exited.
+
+    A group's number may name a new group only once no process is left in the old one, so a group
+    is signalled only while a member other than its leader is seen in it (one pass over /proc).
+    """
+    if not pgids:
+        return
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) not in pgids:
+            pgid = _process_group(entry.name)
+            if pgid is not None and pgid in pgids:
+                _signal_group(pgid, signal.SIGKILL)
+
+
+def _process_group(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return int(fields[2])  # after the command name: state, ppid, pgrp
+    except (OSError, ValueError, IndexError):
+        return None  # gone meanwhile
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 
+from batchyard.domain.errors import ApiError
 from batchyard.executors.base import Failure
+from batchyard.runner.wrapper import JOURNAL_FAILURE_SIGNAL
+
+LOST = "The compute node lost the attempt: it ended without recording an exit code."
+_SHELL_SIGNAL_BASE = 128  # a shell reports a command killed by signal N as exit code 128 + N
+# OS errors that say the attempt itself cannot be run as given, whatever node tries again.
+_UNRUNNABLE_ERRNOS = frozenset({errno.E2BIG, errno.ENAMETOOLONG})
 
 
 def classify_exit(exit_code: int | None, killed_by: int | None) -> tuple[Failure, str]:
@@ -12,8 +20,38 @@ def classify_exit(exit_code: int | None, killed_by: int | None) -> tuple[Failure
     if exit_code == 0:
         return Failure.NONE, ""
     if exit_code is not None:
-        return Failure.USER, f"The command exited with code {exit_code}."
+        return Failure.USER, _exit_reason(exit_code)
+    if killed_by == JOURNAL_FAILURE_SIGNAL:
+        return (
+            Failure.SYSTEM,
+            "The compute node could not write the attempt's journal; the command did not run.",
+        )
     if killed_by is not None:
-        name = signal.Signals(killed_by).name if killed_by in signal.Signals._value2member_map_ else killed_by
-        return Failure.USER, f"The command was killed by signal {name}."
-    return Failure.SYSTEM, "The compute node lost the attempt: it ended without recording an exit code."
+        return Failure.USER, f"The command was killed by signal {_signal_name(killed_by)}."
+    return Failure.SYSTEM, LOST
+
+
+def classify_error(exc: BaseException, doing: str) -> tuple[Failure, str]:
+    """Classify an exception met while ``doing`` something for an attempt (starting it, keeping logs).
+
+    Refusals of the attempt's own values (bytes the OS will not take, a path the store refuses) come
+    back the same on any retry; anything else (a full disk, an unreachable store) may pass.
+    """
+    reason = f"{doing}: {exc.message if isinstance(exc, ApiError) else exc}."
+    if isinstance(exc, ApiError | ValueError | TypeError):
+        return Failure.UNRUNNABLE, reason
+    if isinstance(exc, OSError) and exc.errno in _UNRUNNABLE_ERRNOS:
+        return Failure.UNRUNNABLE, reason
+    return Failure.SYSTEM, reason
+
+
+def _exit_reason(exit_code: int) -> str:
+    reason = f"The command exited with code {exit_code}"
+    signum = exit_code - _SHELL_SIGNAL_BASE
+    if signum in signal.Signals._value2member_map_:
+        return f"{reason}, as the shell reports a command killed by {_signal_name(signum)}."
+    return reason + "."
+
+
+def _signal_name(signum: int) -> str:
+    return signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)

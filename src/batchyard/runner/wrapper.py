@@ -1,13 +1,20 @@
-"""The launch wrapper: one ``/bin/sh`` that moves into its slot's working folder, runs the command in
-itself, and appends the command's exit code and its slot to the job's exit journal from an EXIT trap.
+"""The launch wrapper: one ``/bin/sh`` that marks the attempt as begun in its job's journal, moves into
+its slot's working folder, runs the command in a subshell, and journals the command's exit code.
 
-Running the command in the wrapper's own shell (no subshell) saves a fork per attempt, a large share
-of a short command's cost. The shell's exit status is the command's, so a watching parent needs no
-file; the journal matters only to a server re-attaching after a restart. A command that replaces its
-shell (``exec``) or installs its own EXIT trap leaves no exit code there, and would then be counted
-as lost (and retried) if the server restarted while it ran. ``$0`` carries the attempt's tag, which
-is how a restarted server finds the wrappers still running (``running_wrappers``). The wrapper moves
-into the working folder itself, so the launcher can use ``posix_spawn``, which cannot.
+The wrapper is the command's parent, so the outcome is recorded by a process the command cannot
+replace: ``exec python train.py`` or the command's own ``trap … EXIT`` replace or use only the
+subshell. The begin mark is written before the command can start, so a restarted server that finds
+neither a live wrapper nor a begin mark knows the command never ran and may launch the attempt
+(once); one that finds a begin mark and no exit knows it was lost. If the begin mark cannot be
+written, the wrapper ends itself with ``JOURNAL_FAILURE_SIGNAL`` without running the command.
+
+The wrapper survives SIGTERM sent to its process group (by a trap, which the subshell does not
+inherit: the command keeps the default action), so a terminated command's code is still
+journaled, and a SIGTERM that comes before the command starts keeps it from starting (the
+kill's SIGKILL follow-up covers the instant between that check and the fork); SIGKILL ends the
+wrapper without a line. ``$0`` carries the attempt's tag, which is how a
+restarted server finds the wrappers still running (``running_wrappers``). The wrapper moves into the
+working folder itself, so the launcher can use ``posix_spawn``, which cannot.
 """
 
 from __future__ import annotations
@@ -18,12 +25,17 @@ import signal
 from dataclasses import dataclass
 
 _TAG_PREFIX = "batchyard-attempt-"
+JOURNAL_FAILURE_SIGNAL = signal.SIGUSR2
 _SCRIPT = (
-    "__batchyard_journal=$1; __batchyard_dir=$2; __batchyard_attempt=$3; __batchyard_cmd=$4; "
-    'cd "$2" || exit 126; set --; '
-    'trap \'printf "%s %s %s\\n" "$__batchyard_attempt" "$?" "$__batchyard_dir" '
-    '>> "$__batchyard_journal"\' EXIT; '
-    'eval "$__batchyard_cmd"'
+    "__batchyard_journal=$1; __batchyard_dir=$2; __batchyard_attempt=$3; __batchyard_cmd=$4; set --; "
+    "trap __batchyard_rc=143 TERM; "
+    'printf "S %s %s\\n" "$__batchyard_attempt" $$ >> "$__batchyard_journal" || kill -s USR2 $$; '
+    'if [ -n "$__batchyard_rc" ]; then :; '
+    'elif cd "$__batchyard_dir"; then ( eval "$__batchyard_cmd" ); __batchyard_rc=$?; '
+    "else __batchyard_rc=126; fi; "
+    'printf "%s %s %s %s\\n" "$__batchyard_attempt" "$__batchyard_rc" $$ "$__batchyard_dir" '
+    '>> "$__batchyard_journal"; '
+    'exit "$__batchyard_rc"'
 )
 
 
@@ -41,13 +53,14 @@ class Alive:
     workdir: str
 
 
-def running_wrappers() -> dict[int, Alive]:
-    """Attempt pk -> the wrapper alive on this machine, found by the tag in its ``$0``.
+def running_wrappers() -> dict[tuple[str, int], Alive]:
+    """(journal, attempt pk) -> the wrapper alive on this machine, found by the tag in its ``$0``.
 
+    Attempt numbers repeat across data dirs, so the journal path says whose attempt it is.
     Subshells the command forks carry the same arguments, so only the session leader counts: the
     wrapper was started in a session of its own.
     """
-    found: dict[int, Alive] = {}
+    found: dict[tuple[str, int], Alive] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -56,7 +69,8 @@ def running_wrappers() -> dict[int, Alive]:
                 argv = f.read().split(b"\0")
             pid = int(entry.name)
             if len(argv) > 5 and argv[3].startswith(_TAG_PREFIX.encode()) and os.getsid(pid) == pid:
-                found[int(argv[3][len(_TAG_PREFIX) :])] = Alive(pid, os.fsdecode(argv[5]))
+                key = (os.fsdecode(argv[4]), int(argv[3][len(_TAG_PREFIX) :]))
+                found[key] = Alive(pid, os.fsdecode(argv[5]))
         except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read
     return found

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from batchyard.domain.states import State
-from batchyard.executors.base import AttemptEvent, AttemptFinished, AttemptSpec, Executor
+from batchyard.executors.base import AttemptEvent, AttemptFinished, AttemptSpec, Executor, Failure
 from batchyard.scheduler.dispatch import dispatch
 from batchyard.scheduler.intents import cancel, carry_out
 from batchyard.scheduler.ledger import Active, Cancel, Ledger
@@ -27,6 +27,7 @@ from batchyard.scheduler.settle import settle
 from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
 from batchyard.store.database import Database
+from batchyard.store.unavailable import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class Scheduler:
         """Re-attach attempts that were running before a restart, then start the loop."""
         self._loop = asyncio.get_running_loop()
         await self._executor.start(self._on_event)
-        specs, started, cancelled = await asyncio.to_thread(self._recover)
-        self._executor.reattach(specs, started)
+        specs, cancelled = await asyncio.to_thread(self._recover)
+        self._executor.reattach(specs)
         self._executor.cancel(cancelled)
         log.info("scheduler started: %d attempts re-attached, capacity %s", len(specs), self._ledger.capacity)
         self._task = asyncio.create_task(self._run(), name="scheduler")
@@ -134,8 +135,8 @@ class Scheduler:
             intents, self._intents = self._intents, False
             try:
                 tick = await asyncio.to_thread(self._tick, events, intents)
-            except Exception:
-                log.exception("scheduler tick failed; reloading its state from the store and retrying")
+            except Exception as exc:
+                _log_failure("scheduler tick failed; reloading its state from the store and retrying", exc)
                 self._events[:0] = events
                 self._waiters[:0] = waiters
                 self._intents = True
@@ -182,16 +183,18 @@ class Scheduler:
             try:
                 await asyncio.to_thread(self._recover)
                 return
-            except Exception:
-                log.exception("reloading the scheduler's state failed; retrying")
+            except Exception as exc:
+                _log_failure("reloading the scheduler's state failed; retrying", exc)
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
 
-    def _recover(self) -> tuple[list[AttemptSpec], set[int], list[int]]:
+    def _recover(self) -> tuple[list[AttemptSpec], list[int]]:
         """Rebuild the ledger from the store: attempts still on nodes and nodes held by interrupted ones.
 
-        Returns their launch specs, those the store saw running, and those being killed.
+        Returns the launch specs of the attempts to re-attach, and those being killed (their kills
+        were promised before the restart, so they are carried out again). An attempt whose task
+        cannot be read is ended as unrunnable rather than stopping the start.
         """
-        specs, started, cancelled = [], set(), []
+        specs, cancelled = [], []
         with self._db.read() as conn:
             self._ledger.last_attempt_pk = scheduling.last_attempt_pk(conn)
             for row in scheduling.active_attempts(conn):
@@ -201,7 +204,7 @@ class Scheduler:
                     row.task_pk,
                     row.idx,
                     row.number,
-                    State(row.state),
+                    State.RUNNING if row.running_time is not None else State.STARTING,
                     runtime.demand,
                     runtime.spec.timeout,
                     runtime.rank(row.idx),
@@ -209,11 +212,23 @@ class Scheduler:
                 self._ledger.add(active)
                 if row.running_time is not None:
                     self._ledger.start_clock(active, row.running_time)
-                    started.add(row.pk)
+                if runtime.fault is not None:
+                    self._events.append(
+                        AttemptFinished(row.pk, self._clock(), None, Failure.UNRUNNABLE, runtime.fault)
+                    )
+                    continue
                 if row.cancel_reason:
                     active.cancel = Cancel(row.cancel_reason, retry=False)
                     cancelled.append(row.pk)
                 specs.append(runtime.attempt(row.pk, row.idx))
             for row in scheduling.held_instances(conn):
                 self._ledger.hold(row.task_pk, row.idx, self._runtimes.get(conn, row.task_pk).demand)
-        return specs, started, cancelled
+        return specs, cancelled
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """An unavailable store is logged once per outage by the store; a traceback per retry would bury it."""
+    if isinstance(exc, StoreUnavailable):
+        log.debug("%s: %s", what, exc.cause)
+    else:
+        log.error(what, exc_info=exc)

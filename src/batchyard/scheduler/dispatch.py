@@ -19,8 +19,12 @@ def dispatch(tick: Tick) -> None:
     overtaken = Resources(0, 0)
     planned: list[Active] = []
     candidates = scheduling.dispatch_candidates(tick.conn, CANDIDATE_TASKS_PER_TICK)
+    tick.runtimes.load(tick.conn, [task.pk for task in candidates])
     for task in candidates:
         runtime = tick.runtimes.get(tick.conn, task.pk)
+        if runtime.fault is not None:
+            _fail_unrunnable(tick, task.pk, runtime.fault)
+            continue
         active = task.n_starting + task.n_running
         limit = runtime.spec.max_concurrent
         if limit and active >= limit:
@@ -58,6 +62,13 @@ def dispatch(tick: Tick) -> None:
         tick.ledger.add(plan)
         tick.launches.append(tick.runtimes.get(tick.conn, plan.task_pk).attempt(plan.attempt_pk, plan.idx))
     tick.more = len(candidates) == CANDIDATE_TASKS_PER_TICK
+
+
+def _fail_unrunnable(tick: Tick, task_pk: int, reason: str) -> None:
+    scheduling.move_all(
+        tick.conn, task_pk, State.RUNNABLE, State.FAILED, {"reason": reason, "end_time": tick.now}
+    )
+    tick.touched.add(task_pk)
 
 
 def _room(free: Resources, demand: Resources, runnable: int, max_concurrent: int | None, active: int) -> int:

@@ -12,6 +12,13 @@ from batchyard.scheduler.tick import Tick
 # on top of the task's own MaxRetryCount.
 SYSTEM_RETRIES = 3
 _INTERRUPTING = ("INTERRUPT", "FAST_INTERRUPT")
+# How many attempts may follow a failed one beyond the task's MaxRetryCount, by failure class;
+# None: not one, whatever MaxRetryCount says.
+_EXTRA_RETRIES: dict[Failure, int | None] = {
+    Failure.USER: 0,
+    Failure.SYSTEM: SYSTEM_RETRIES,
+    Failure.UNRUNNABLE: None,
+}
 
 
 def apply_events(tick: Tick, events: list[AttemptEvent]) -> None:
@@ -73,7 +80,8 @@ def outcome(active: Active, event: AttemptFinished, max_retry: int, failed_actio
     reason = cancel.reason if cancel is not None else event.reason
     if cancel is not None and not cancel.retry:
         return State.FAILED, reason
-    budget = max_retry + (SYSTEM_RETRIES if event.failure is Failure.SYSTEM else 0)
+    extra = _EXTRA_RETRIES[event.failure]
+    budget = 0 if extra is None else max_retry + extra
     if active.number <= budget:
         return State.RUNNABLE, reason
     return (State.FAILED_INTERRUPTED if failed_action in _INTERRUPTING else State.FAILED), reason

@@ -12,21 +12,15 @@ from batchyard.domain.dependencies import DEFAULT_DEPEND_ON
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import new_id
 from batchyard.domain.states import State
-from batchyard.schema.common import Job, Placement, Task
+from batchyard.schema.common import Job, Placement, Tag, Task
 from batchyard.schema.jobs import SubmitJobRequest
 from batchyard.service import limits
 from batchyard.service.context import Caller, Wake
 from batchyard.service.notification_validation import check_notifications
 from batchyard.service.task_validation import task_spec
 from batchyard.store.database import Database
-from batchyard.store.submissions import (
-    DuplicateJobId,
-    NewJob,
-    NewTask,
-    find_by_client_token,
-    insert_job,
-    unfinished_jobs,
-)
+from batchyard.store.quota import count_new_job
+from batchyard.store.submissions import DuplicateJobId, NewJob, NewTask, find_by_client_token, insert_job
 
 _ID_ATTEMPTS = 5
 
@@ -48,8 +42,8 @@ class JobSubmitter:
                         earlier = find_by_client_token(conn, caller.account, request.ClientToken)
                         if earlier is not None:
                             return _replay(earlier, job.submit_info)
-                    if unfinished_jobs(conn, caller.account, caller.region) >= self._job_quota:
-                        raise ApiError(
+                    if count_new_job(conn, caller.account, caller.region) > self._job_quota:
+                        raise ApiError(  # rolls the count back with the transaction
                             "LimitExceeded.JobQuota",
                             f"At most {self._job_quota} unfinished jobs per account and region.",
                         )
@@ -72,6 +66,7 @@ class JobSubmitter:
         has_predecessor = {end for _, end in edges}
         for i, task in enumerate(spec.Tasks):
             self._check_env_zones(caller.region, task, i)
+        _check_total_instances(spec.Tasks)
         tasks = [
             NewTask(
                 name=name,
@@ -135,8 +130,11 @@ def _check_job_fields(job: Job, client_token: str | None) -> None:
             "InvalidParameterValue",
             f"Job.TaskExecutionDependOn must be one of {', '.join(limits.DEPEND_ON_VALUES)}.",
         )
-    if job.Tags is not None and len(job.Tags) > limits.TAGS_MAX:
-        raise ApiError("InvalidParameterValue.LimitExceeded", f"A job takes at most {limits.TAGS_MAX} tags.")
+    _check_choice(
+        job.StateIfCreateCvmFailed, limits.STATES_IF_CREATE_CVM_FAILED, "Job.StateIfCreateCvmFailed"
+    )
+    _check_choice(job.NotificationTarget, limits.NOTIFICATION_TARGETS, "Job.NotificationTarget")
+    _check_tags(job.Tags or [])
     check_notifications(job.Notifications or [])
     if client_token is not None and (
         not client_token.isascii() or not 0 < len(client_token) <= limits.CLIENT_TOKEN_MAX
@@ -144,6 +142,36 @@ def _check_job_fields(job: Job, client_token: str | None) -> None:
         raise ApiError(
             "InvalidParameterValue", f"ClientToken must be 1..{limits.CLIENT_TOKEN_MAX} ASCII characters."
         )
+
+
+def _check_total_instances(tasks: list[Task]) -> None:
+    total = sum(task.TaskInstanceNum or 1 for task in tasks)
+    if total > limits.JOB_INSTANCES_MAX:
+        raise ApiError(
+            "InvalidParameterValue.TaskInstanceNum",
+            f"A job holds at most {limits.JOB_INSTANCES_MAX} task instances in all, not {total}.",
+        )
+
+
+def _check_choice(value: str | None, choices: tuple[str, ...], where: str) -> None:
+    if value is not None and value not in choices:
+        raise ApiError("InvalidParameterValue", f"`{where}` must be one of {', '.join(choices)}.")
+
+
+def _check_tags(tags: list[Tag]) -> None:
+    if len(tags) > limits.TAGS_MAX:
+        raise ApiError("InvalidParameterValue.LimitExceeded", f"A job takes at most {limits.TAGS_MAX} tags.")
+    seen: set[str] = set()
+    for i, tag in enumerate(tags):
+        if not 0 < len(tag.Key) <= limits.TAG_KEY_MAX or len(tag.Value) > limits.TAG_VALUE_MAX:
+            raise ApiError(
+                "InvalidParameterValue",
+                f"`Job.Tags.{i}` needs a Key of 1..{limits.TAG_KEY_MAX} characters "
+                f"and a Value of at most {limits.TAG_VALUE_MAX}.",
+            )
+        if tag.Key in seen:
+            raise ApiError("InvalidParameterValue", f"`Job.Tags.{i}.Key` `{tag.Key}` is given twice.")
+        seen.add(tag.Key)
 
 
 def _task_name(name: str | None, i: int) -> str:

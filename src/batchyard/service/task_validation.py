@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from batchyard.config.catalog import InstanceType
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import ENV_ID
+from batchyard.domain.redirect import log_file_name
 from batchyard.domain.task_spec import TaskSpec
 from batchyard.schema.common import AnonymousComputeEnv, Application, RedirectInfo, Task
 from batchyard.service import limits
-from batchyard.storage.paths import parse_remote
+from batchyard.storage.paths import check_file_name, parse_remote
 
 # Members whose effect is not implemented yet; refusing beats pretending.
 _NOT_YET: tuple[tuple[str, str], ...] = (
@@ -33,16 +34,18 @@ def task_spec(task: Task, where: str, instance_types: Mapping[str, InstanceType]
     _check_local_redirect(task, where)
     kind = _instance_type(task, where, instance_types)
     redirect = task.RedirectInfo or RedirectInfo()
+    stdout = _redirect(task, redirect.StdoutRedirectPath, redirect.StdoutRedirectFileName, "stdout", where)
+    stderr = _redirect(task, redirect.StderrRedirectPath, redirect.StderrRedirectFileName, "stderr", where)
     return TaskSpec(
         command=_command(task.Application, f"{where}.Application"),
         env=_env(task, where),
         instance_type=kind[0],
         cpu=kind[1].cpu,
         memory_gib=kind[1].memory_gib,
-        stdout_path=_redirect_dir(redirect.StdoutRedirectPath, f"{where}.RedirectInfo.StdoutRedirectPath"),
-        stderr_path=_redirect_dir(redirect.StderrRedirectPath, f"{where}.RedirectInfo.StderrRedirectPath"),
-        stdout_name=redirect.StdoutRedirectFileName or None,
-        stderr_name=redirect.StderrRedirectFileName or None,
+        stdout_path=stdout[0],
+        stderr_path=stderr[0],
+        stdout_name=stdout[1],
+        stderr_name=stderr[1],
         max_retry=_max_retry(task.MaxRetryCount),
         timeout=_timeout(task.Timeout, where),
         failed_action=_failed_action(task.FailedAction, where),
@@ -65,7 +68,14 @@ def _command(app: Application, where: str) -> str:
             "InvalidParameter.InvalidParameterCombination",
             f"`{where}` needs exactly one of Command and Commands.",
         )
-    return app.Command or _sequence([c.Command for c in app.Commands or []])
+    command = app.Command or _sequence([c.Command for c in app.Commands or []])
+    if len(command.encode()) > limits.COMMAND_MAX_BYTES:
+        raise ApiError(
+            "InvalidParameterValue",
+            f"`{where}` holds a command of more than {limits.COMMAND_MAX_BYTES} bytes; "
+            "put a longer script in a package or an input.",
+        )
+    return command
 
 
 def _sequence(commands: list[str]) -> str:
@@ -81,6 +91,10 @@ def _env(task: Task, where: str) -> tuple[tuple[str, str], ...]:
                 "InvalidParameterValue", f"`{where}.EnvVars.{i}.Name` is not a valid variable name."
             )
         pairs.append((var.Name, var.Value))
+    if sum(len(name.encode()) + len(value.encode()) + 2 for name, value in pairs) > limits.ENV_VARS_MAX_BYTES:
+        raise ApiError(
+            "InvalidParameterValue", f"`{where}.EnvVars` hold more than {limits.ENV_VARS_MAX_BYTES} bytes."
+        )
     return tuple(pairs)
 
 
@@ -164,14 +178,30 @@ def _check_local_redirect(task: Task, where: str) -> None:
     )
 
 
-def _redirect_dir(path: str | None, where: str) -> str | None:
+def _redirect(
+    task: Task, path: str | None, name: str | None, stream: str, where: str
+) -> tuple[str | None, str | None]:
+    """A log's directory and file name template, checked as the longest object key they can make."""
+    label = stream.capitalize()
+    if name:
+        check_file_name(name, f"{where}.RedirectInfo.{label}RedirectFileName")
     if not path:
-        return None
+        return None, name or None
+    path_where = f"{where}.RedirectInfo.{label}RedirectPath"
+    _check_remote(path, path_where, directory=True)
+    longest = log_file_name(
+        name, stream, "job-00000000", task.TaskName or "", max(0, (task.TaskInstanceNum or 1) - 1)
+    )
+    check_file_name(longest, f"{where}.RedirectInfo.{label}RedirectFileName, once expanded,")
+    _check_remote(path + longest, f"{path_where} with its file name", directory=False)
+    return path, name or None
+
+
+def _check_remote(path: str, where: str, directory: bool) -> None:
     try:
-        parse_remote(path, directory=True)
+        parse_remote(path, directory=directory)
     except ApiError as exc:
         raise ApiError(exc.code, f"`{where}`: {exc.message}") from None
-    return path
 
 
 def _max_retry(value: int | None) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from batchyard.domain.errors import ApiError
 from batchyard.domain.states import State
-from batchyard.domain.task_spec import TaskSpec
+from batchyard.domain.task_spec import UNREADABLE, TaskSpec, stored_spec
 from batchyard.domain.times import iso, iso_or_none
 from batchyard.runner.logs import read_tail
 from batchyard.runner.paths import AttemptPaths
@@ -65,7 +65,7 @@ class TaskReader:
         with self._db.read() as conn:
             job, task = find_task(conn, caller, request.JobId, request.TaskName)
             rows = queries.instances_page(conn, task.pk, states, offset, limit)
-        spec = TaskSpec.from_json(task.spec)
+        spec = stored_spec(task.spec) or UNREADABLE
         return DescribeTaskResponse(
             JobId=job.job_id,
             TaskName=task.name,
@@ -88,7 +88,7 @@ class TaskReader:
             job, task = find_task(conn, caller, request.JobId, request.TaskName)
             rows = self._log_rows(conn, task, request, limit)
             attempt_pks = queries.latest_attempt_pks(conn, task.pk, [r.idx for r in rows])
-        spec = TaskSpec.from_json(task.spec)
+        spec = stored_spec(task.spec) or UNREADABLE
         logs = [self._log(job.job_id, task.name, spec, r.idx, attempt_pks.get(r.idx)) for r in rows]
         return DescribeTaskLogsResponse(TotalCount=task.instance_num, TaskInstanceLogSet=logs)
 

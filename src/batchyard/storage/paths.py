@@ -15,6 +15,10 @@ from batchyard.domain.errors import ApiError
 _SCHEMES = ("cos",)
 _COS_HOST = re.compile(r"^(?P<bucket>[^.]+)\.cos[a-z0-9-]*(\.[a-z0-9-]+)?\.myqcloud\.com$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# What S3-compatible stores and local file systems all take: a key of at most 1 KiB, no name of
+# more than 255 bytes between its slashes.
+KEY_MAX_BYTES = 1024
+SEGMENT_MAX_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -44,4 +48,26 @@ def parse_remote(url: str, *, directory: bool) -> RemotePath:
             f"The remote path `{url}` is not a valid {'directory ' if directory else ''}path"
             + (" (it must end with /)." if directory else "."),
         )
+    _check_key(key, url)
     return RemotePath(scheme, bucket, key)
+
+
+def check_file_name(name: str, where: str) -> None:
+    """An object's name inside a directory path: one segment, so it can never climb out of it."""
+    if "/" in name or name in (".", "..") or len(name.encode()) > SEGMENT_MAX_BYTES:
+        raise ApiError(
+            "InvalidParameterValue.RemoteStoragePath",
+            f"`{where}` must be a file name of at most {SEGMENT_MAX_BYTES} bytes, without '/', "
+            "and neither '.' nor '..'.",
+        )
+
+
+def _check_key(key: str, url: str) -> None:
+    if len(key.encode()) > KEY_MAX_BYTES or any(
+        len(segment.encode()) > SEGMENT_MAX_BYTES for segment in key.split("/")
+    ):
+        raise ApiError(
+            "InvalidParameterValue.RemoteStoragePath",
+            f"The remote path `{url[:100]}…` is too long: keys take at most {KEY_MAX_BYTES} bytes, "
+            f"each name between slashes at most {SEGMENT_MAX_BYTES}.",
+        )
