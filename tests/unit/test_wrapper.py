@@ -44,7 +44,16 @@ def run(
 
 
 @pytest.mark.parametrize(
-    ("command", "code"), [("true", 0), ("false", 1), ("exit 3", 3), ("(exit 4); echo x", 0)]
+    ("command", "code"),
+    [
+        ("true", 0),
+        ("false", 1),
+        ("exit 3", 3),
+        ("(exit 4); echo x", 0),
+        ('exec sh -c "exit 5"', 5),  # the command replaces its shell: the wrapper, its parent, records
+        ("trap 'echo bye' EXIT; exit 3", 3),  # the command's own EXIT trap replaces nothing of ours
+        ("trap 'exit 0' EXIT; false", 0),
+    ],
 )
 def test_wrapper_exits_with_the_commands_code_and_journals_it_with_its_slot(
     tmp_path: Path, command: str, code: int
@@ -72,25 +81,6 @@ def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_
     run(tmp_path, "exit 3", attempt_pk=3)
     assert code(3) == 3
     assert code(1) == 1
-
-
-@pytest.mark.parametrize(
-    ("command", "code"),
-    [
-        ('exec sh -c "exit 5"', 5),
-        ("trap 'echo bye' EXIT; exit 3", 3),
-        ("trap 'exit 0' EXIT; false", 0),
-    ],
-)
-def test_exit_is_journaled_even_when_the_command_replaces_its_shell_or_traps_exit(
-    tmp_path: Path, command: str, code: int
-) -> None:
-    result, paths = run(tmp_path, command)
-
-    journals = ExitJournals()
-    journals.expect([7])
-    assert result.returncode == code
-    assert _code_and_slot(journals.exit(paths.job_folder, 7)) == (code, str(tmp_path / WORKDIR))
 
 
 def test_begin_mark_is_written_before_the_command_and_only_expected_attempts_are_kept(
