@@ -21,9 +21,11 @@ from batchyard.api.nonces import NonceLedger
 from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials, load_or_create
 from batchyard.config.settings import Settings
-from batchyard.executors.base import Executor, Resources
-from batchyard.executors.local import LocalExecutor
+from batchyard.domain.resources import Resources
+from batchyard.executors.base import Executor, Host
+from batchyard.executors.local import HOST_NAME, LocalExecutor
 from batchyard.scheduler.controller import Scheduler
+from batchyard.service.compute_envs import ComputeEnvService
 from batchyard.service.control import JobControl
 from batchyard.service.jobs import JobReader
 from batchyard.service.submit import JobSubmitter
@@ -42,7 +44,10 @@ OBJECT_STORES: dict[str, StoreFactory] = {
 }
 EXECUTORS: dict[str, ExecutorFactory] = {
     "local": lambda s, store: LocalExecutor(
-        runs_dir(s), store, Resources(s.local.cpus, s.local.memory_gib), s.kill_grace_seconds
+        runs_dir(s),
+        store,
+        Host(HOST_NAME, Resources(s.local.cpus, s.local.memory_gib, s.local.gpus)),
+        s.kill_grace_seconds,
     ),
 }
 
@@ -67,12 +72,16 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     db.migrate()
     store = _pick(OBJECT_STORES, settings.object_store, "object store")(settings)
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store)
-    scheduler = Scheduler(db, executor)
+    catalog = {name: Resources(t.cpu, t.memory_gib, t.gpu) for name, t in settings.instance_types.items()}
+    scheduler = Scheduler(db, executor, catalog)
     services = Services(
         submitter=JobSubmitter(db, settings, scheduler.wake),
         jobs=JobReader(db, settings.zones),
-        tasks=TaskReader(db, runs_dir(settings), settings.log_tail_bytes, executor.live_logs),
-        control=JobControl(db, runs_dir(settings), scheduler.settle_now),
+        tasks=TaskReader(db, settings.log_tail_bytes, executor.log_tail),
+        control=JobControl(
+            db, executor.forget_job, scheduler.settle_now, settings.refuse_terminate_with_env_id
+        ),
+        envs=ComputeEnvService(db, settings, scheduler.settle_now),
     )
 
     @asynccontextmanager

@@ -90,23 +90,28 @@ def test_instance_that_finished_while_server_was_down_is_recorded(server: Server
 
 
 @pytest.fixture
-def one_slot(tmp_path: Path) -> Iterator[Server]:
+def one_node(tmp_path: Path) -> Iterator[Server]:
     yield from running(Server(tmp_path / "data", config="[local]\ncpus = 1\nmemory_gib = 4\n"))
 
 
-def test_killed_server_runs_queued_instances_once_and_the_running_one_is_not_repeated(
-    one_slot: Server, tmp_path: Path
+def test_killed_server_runs_waiting_instances_once_and_the_running_one_is_not_repeated(
+    one_node: Server, tmp_path: Path
 ) -> None:
-    """One node: instance 0 runs, 1 and 2 wait in the node's queue (STARTING) when the server dies."""
-    client = make_client(one_slot.endpoint)
+    """One node: instance 0 runs on it, 1 and 2 wait for it (RUNNABLE) when the server dies."""
+    client = make_client(one_node.endpoint)
     marker = tmp_path / "runs.txt"
     job_id = submit(
         client, task("q", f"echo $BATCH_TASK_INSTANCE_INDEX >> {marker}; sleep 2", TaskInstanceNum=3)
     )
-    wait_for(lambda: call(client, "DescribeJob", {"JobId": job_id}).TaskInstanceMetrics.StartingCount == 2)
+    wait_for(
+        lambda: (
+            (m := call(client, "DescribeJob", {"JobId": job_id}).TaskInstanceMetrics).RunningCount == 1
+            and m.RunnableCount == 2
+        )
+    )
 
-    one_slot.stop(signal.SIGKILL)
-    one_slot.start()
+    one_node.stop(signal.SIGKILL)
+    one_node.start()
 
     assert wait_job(client, job_id, timeout=30).JobState == "SUCCEED"
     assert sorted(marker.read_text().split()) == ["0", "1", "2"], "each instance ran exactly once"

@@ -1,4 +1,4 @@
-"""The launch wrapper and its slot, run for real with /bin/sh: what they record, what the command sees."""
+"""The launch wrapper and its node's workspace, run for real with /bin/sh: what they record and show."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.paths import AttemptPaths
-from batchyard.runner.slots import Slots
+from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import (
     JOURNAL_FAILURE_SIGNAL,
     Alive,
@@ -32,7 +32,7 @@ def argv(tmp_path: Path, command: str, attempt_pk: int = 7) -> tuple[list[str], 
     return wrapper_argv(attempt_pk, journal_path(paths.job_folder), command, str(workdir)), paths
 
 
-def _code_and_slot(ended: Exit | None) -> tuple[int, str] | None:
+def _code_and_workspace(ended: Exit | None) -> tuple[int, str] | None:
     return None if ended is None else (ended.code, ended.workdir)
 
 
@@ -55,7 +55,7 @@ def run(
         ("trap 'exit 0' EXIT; false", 0),
     ],
 )
-def test_wrapper_exits_with_the_commands_code_and_journals_it_with_its_slot(
+def test_wrapper_exits_with_the_commands_code_and_journals_it_with_its_workspace(
     tmp_path: Path, command: str, code: int
 ) -> None:
     result, paths = run(tmp_path, command)
@@ -63,7 +63,7 @@ def test_wrapper_exits_with_the_commands_code_and_journals_it_with_its_slot(
     journals = ExitJournals()
     journals.expect([7])
     assert result.returncode == code
-    assert _code_and_slot(journals.exit(paths.job_folder, 7)) == (code, str(tmp_path / WORKDIR))
+    assert _code_and_workspace(journals.exit(paths.job_folder, 7)) == (code, str(tmp_path / WORKDIR))
 
 
 def test_journal_keeps_each_attempts_code_and_is_read_from_where_it_stopped(tmp_path: Path) -> None:
@@ -176,22 +176,22 @@ def test_command_runs_in_the_working_folder(tmp_path: Path) -> None:
     assert result.stdout.strip() == str(tmp_path / WORKDIR)
 
 
-def test_slot_keeps_only_logs_with_content_and_is_reused_while_clean(tmp_path: Path) -> None:
-    slots = Slots(str(tmp_path / "slots"))
-    slot = slots.take()
+def test_workspace_keeps_only_logs_with_content_and_is_emptied_when_dirty(tmp_path: Path) -> None:
+    workspace = Workspace(str(tmp_path / "nodes" / "node-test0001"))
+    workspace.reset()
     kept = AttemptPaths.of(tmp_path, "job-test0001", 9)
     kept.ensure_folder()
-    Path(slot.stdout).write_text("hello")
-    Path(slot.stderr).write_text("")
+    Path(workspace.stdout).write_text("hello")
+    Path(workspace.stderr).write_text("")
 
-    slot.keep_logs(kept.stdout, kept.stderr)
+    workspace.keep_logs(kept.stdout, kept.stderr)
 
     assert Path(kept.stdout).read_text() == "hello"
     assert not Path(kept.stderr).exists(), "an empty log costs no file of its own"
-    assert slot.is_clean()
-    slots.put_back(slot)
-    assert slots.take() == slot
-    Path(slot.workdir, "left-behind").write_text("x")
-    assert not slot.is_clean()
-    slot.discard()
-    assert not Path(slot.workdir).exists()
+    assert workspace.is_clean()
+    Path(workspace.workdir, "left-behind").write_text("x")
+    assert not workspace.is_clean()
+    workspace.reset()
+    assert workspace.is_clean()
+    workspace.discard()
+    assert not Path(workspace.workdir).exists()

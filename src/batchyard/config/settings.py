@@ -18,12 +18,13 @@ def _machine_memory_gib() -> int:
 
 
 class LocalCapacity(BaseModel):
-    """What the local executor may hand out; defaults to the whole machine."""
+    """What the local executor's one host (this machine) offers its nodes; defaults to all of it."""
 
     model_config = ConfigDict(extra="forbid")
 
     cpus: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     memory_gib: int = Field(default_factory=_machine_memory_gib, ge=1)
+    gpus: int = Field(default=0, ge=0)
 
 
 # Requests per second per account, region and action (Tencent's published values, API_NOTES §2.14).
@@ -38,6 +39,18 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
     "TerminateJob": 10,
     "RetryJobs": 10,
     "TerminateTaskInstance": 2,
+    "CreateComputeEnv": 2,
+    "DescribeComputeEnv": 2,
+    "DescribeComputeEnvs": 10,
+    "DescribeComputeEnvCreateInfo": 2,
+    "DescribeComputeEnvCreateInfos": 20,
+    "DescribeComputeEnvActivities": 2,
+    "ModifyComputeEnv": 2,
+    "DeleteComputeEnv": 2,
+    "TerminateComputeNode": 20,
+    "TerminateComputeNodes": 20,
+    "AttachInstances": 20,
+    "DetachInstances": 20,
 }
 
 
@@ -52,6 +65,8 @@ class Quotas(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unfinished_jobs: int = Field(default=1000, ge=1)  # per account and region
+    compute_envs: int = Field(default=10, ge=1)  # per account and region, those being deleted included
+    nodes_per_env: int = Field(default=2000, ge=1)  # DesiredComputeNodeCount plus attached nodes
 
 
 class Tls(BaseModel):
@@ -90,6 +105,9 @@ class Settings(BaseModel):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     quotas: Quotas = Field(default_factory=Quotas)
     kill_grace_seconds: float = Field(default=5.0, gt=0)  # SIGTERM, then SIGKILL after this
+    # TerminateJob / TerminateTaskInstance on tasks of a named environment: allowed by default, refused
+    # with UnsupportedOperation.TerminateOperationWithEnvId when set (as an older copy of the docs says).
+    refuse_terminate_with_env_id: bool = False
     tls: Tls | None = None  # HTTPS when set; plain HTTP is for loopback only (README, Security)
 
     @property

@@ -39,7 +39,10 @@ MESSAGES: dict[str, str] = {
     "AllowedOneAttributeInEnvIdAndComputeEnv": "Exactly one of EnvId and ComputeEnv must be given.",
     "InvalidFilter": "The filter is invalid.",
     "InvalidParameter.CvmParameters": "Invalid CVM parameters.",
+    "InvalidParameter.ComputeNodeIdMalformed": "Invalid compute node ID format.",
+    "InvalidParameter.EnvDescriptionTooLong": "The compute environment description is too long.",
     "InvalidParameter.EnvIdMalformed": "Invalid compute environment ID format.",
+    "InvalidParameter.EnvNameTooLong": "The compute environment name is too long.",
     "InvalidParameter.ImageIdMalformed": "Invalid image ID format.",
     "InvalidParameter.InvalidParameterCombination": "These parameters cannot be given together.",
     "InvalidParameter.JobDescriptionTooLong": "The job description is too long.",
@@ -53,8 +56,10 @@ MESSAGES: dict[str, str] = {
     "InvalidParameterValue.ComputeEnv": "Invalid compute environment.",
     "InvalidParameterValue.DependenceNotFoundTaskName": "A dependence names a task that is not in the job.",
     "InvalidParameterValue.DependenceUnfeasible": "The task dependences form a cycle.",
+    "InvalidParameterValue.InstanceIdDuplicated": "The same instance ID is given twice.",
     "InvalidParameterValue.InstanceType": "The instance type is not supported.",
     "InvalidParameterValue.InstanceTypeDuplicate": "The same instance type is listed twice.",
+    "InvalidParameterValue.InstanceTypesEmpty": "The list of instance types must not be empty.",
     "InvalidParameterValue.InvalidFilter": "The filter is invalid.",
     "InvalidParameterValue.InvalidZoneMismatchRegion": "A zone does not belong to the request's region.",
     "InvalidParameterValue.LimitExceeded": "A parameter exceeds its limit.",
@@ -63,15 +68,30 @@ MESSAGES: dict[str, str] = {
     "InvalidParameterValue.Negative": "The value must not be negative.",
     "InvalidParameterValue.RemoteStoragePath": "Invalid remote storage path.",
     "InvalidParameterValue.RemoteStorageSchemeType": "Unsupported remote storage scheme.",
+    "InvalidParameterValue.ResourceType": "The resource type is not valid.",
     "InvalidParameterValue.TaskInstanceNum": "TaskInstanceNum is out of range.",
     "InvalidParameterValue.UnavailableZone": "The zone is not available.",
     "InvalidZone.MismatchRegion": "The zone does not belong to the request's region.",
+    "LimitExceeded.ComputeEnvQuota": "The compute environment quota was exceeded.",
     "LimitExceeded.JobQuota": "The job quota was exceeded.",
     "ResourceInUse.Job": "The job is still in use.",
     "ResourceNotFound.ComputeEnv": "The specified compute environment does not exist.",
+    "ResourceNotFound.ComputeNode": "The specified compute node does not exist.",
     "ResourceNotFound.Job": "The specified job does not exist.",
     "ResourceNotFound.Task": "The specified task does not exist.",
     "ResourceNotFound.TaskInstance": "The specified task instance does not exist.",
+    "UnsupportedOperation.ComputeEnvAcceptOtherRequest": (
+        "The compute environment is handling another request (such as its deletion)."
+    ),
+    "UnsupportedOperation.ComputeEnvOperation": "The compute environment cannot be deleted now.",
+    "UnsupportedOperation.ComputeNodeForbidTerminate": "The compute node cannot be terminated.",
+    "UnsupportedOperation.ComputeNodeIsTerminating": "The compute node is already being terminated.",
+    "UnsupportedOperation.InstancesNotAllowToAttach": (
+        "The instance cannot be added to the compute environment."
+    ),
+    "UnsupportedOperation.TerminateOperationWithEnvId": (
+        "This operation is not allowed on task instances of a named compute environment."
+    ),
 }
 
 

@@ -12,6 +12,9 @@ _SUFFIX = r"[a-z0-9]{8}"
 
 JOB_ID = re.compile(rf"job-{_SUFFIX}")
 ENV_ID = re.compile(rf"env-{_SUFFIX}")
+NODE_ID = re.compile(rf"node-{_SUFFIX}")
+ACTIVITY_ID = re.compile(rf"act-{_SUFFIX}")
+INSTANCE_ID = re.compile(rf"ins-{_SUFFIX}")  # a node's ComputeNodeInstanceId, or a machine to attach
 
 
 def new_id(prefix: str) -> str:

@@ -28,7 +28,7 @@ TERMINAL: frozenset[State] = frozenset({State.SUCCEED, State.FAILED, State.FAILE
 # Ended without success: what a failed job's reason names and what RetryJobs runs again.
 FAILED_STATES: frozenset[State] = frozenset({State.FAILED, State.FAILED_INTERRUPTED})
 
-# Active states from least to most advanced; a task shows the most advanced state among its
+# ActiveAttempt states from least to most advanced; a task shows the most advanced state among its
 # unfinished children.
 ACTIVE_ORDER: tuple[State, ...] = (
     State.SUBMITTED,

@@ -13,6 +13,7 @@ class TaskSpec:
     instance_type: str
     cpu: int
     memory_gib: int
+    gpu: int = 0
     stdout_path: str | None = None
     stderr_path: str | None = None
     stdout_name: str | None = None

@@ -1,72 +1,83 @@
-"""The boundary between the scheduler and whatever runs attempts (local processes, Slurm, Ray).
+"""The boundary between the scheduler and whatever runs attempts (local processes, Slurm, Ray), in nodes.
 
-The scheduler commits an attempt as STARTING before it calls ``launch``, and learns everything
-else from events. An executor never touches the store.
+A compute node is a reservation of one instance type on a host, running one attempt at a time.
+The scheduler decides everything: which nodes exist, on which host, and which attempt runs on
+which idle node; it commits each decision before it calls the executor, and learns the rest from
+events. An executor never touches the store and never queues an attempt: ``launch`` is only ever
+called for a node that is ready and idle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-
-@dataclass(frozen=True)
-class Resources:
-    cpu: int
-    memory_gib: int
-
-    def fits(self, demand: Resources) -> bool:
-        return demand.cpu <= self.cpu and demand.memory_gib <= self.memory_gib
-
-    def __add__(self, other: Resources) -> Resources:
-        return Resources(self.cpu + other.cpu, self.memory_gib + other.memory_gib)
-
-    def __sub__(self, other: Resources) -> Resources:
-        return Resources(self.cpu - other.cpu, self.memory_gib - other.memory_gib)
+from batchyard.domain.attempts import AttemptSpec, Failure
+from batchyard.domain.attempts import LogRef as LogRef  # part of the interface
+from batchyard.domain.resources import Resources
 
 
 @dataclass(frozen=True)
-class Redirect:
-    """Where an attempt's log goes once it ends (a ``cos://`` URL), or nowhere."""
+class Host:
+    """Somewhere nodes can be placed, with all it offers (nodes on it share this)."""
 
-    stdout: str | None
-    stderr: str | None
+    name: str
+    capacity: Resources
 
 
 @dataclass(frozen=True)
-class AttemptSpec:
-    """Everything needed to run one attempt of one task instance, fixed when it is launched."""
-
-    attempt_pk: int
-    job_id: str
-    task_name: str
-    index: int
-    instance_num: int
-    command: str
-    env: tuple[tuple[str, str], ...]
-    redirect: Redirect
-    demand: Resources
-    # Dispatch order (priority first): an executor that queues attempts starts the lowest rank first.
-    rank: tuple[int, int, int, int] = (0, 0, 0, 0)
+class NodeSpec:
+    node_id: str
+    host: str
+    resources: Resources
 
 
-class Failure(StrEnum):
-    """Who is to blame for an attempt that did not succeed: retry policy reads this."""
+@dataclass(frozen=True)
+class Attached:
+    """A node or attempt from before a restart, with the durable handle its executor gave it."""
 
-    NONE = "NONE"  # succeeded
-    USER = "USER"  # the command exited non-zero or was killed for its own reasons
-    SYSTEM = "SYSTEM"  # staging, upload or the node failed; the command may never have run
-    # The attempt cannot run as stored (bytes the OS refuses, a log path the store refuses): the
-    # system's fault, but one that no retry can fix, so the instance fails at once.
-    UNRUNNABLE = "UNRUNNABLE"
+    handle: str | None
+
+
+@dataclass(frozen=True)
+class AttachedNode(Attached):
+    spec: NodeSpec
+
+
+@dataclass(frozen=True)
+class AttachedAttempt(Attached):
+    spec: AttemptSpec
 
 
 # Events are named tuples: executors make two per attempt, on the path that starts the next one.
+class NodeReady(NamedTuple):
+    node_id: str
+    at: float
+    handle: str
+
+
+class NodeFailed(NamedTuple):
+    """The node could not be made; it holds nothing."""
+
+    node_id: str
+    at: float
+    reason: str
+
+
+class NodeLost(NamedTuple):
+    """A ready node is gone (its host failed or its allocation ended); its attempt, if any, is lost too
+    and ends with its own ``AttemptFinished``."""
+
+    node_id: str
+    at: float
+    reason: str
+
+
 class AttemptStarted(NamedTuple):
     attempt_pk: int
     at: float
+    handle: str
 
 
 class AttemptFinished(NamedTuple):
@@ -77,22 +88,31 @@ class AttemptFinished(NamedTuple):
     reason: str
 
 
+NodeEvent = NodeReady | NodeFailed | NodeLost
 AttemptEvent = AttemptStarted | AttemptFinished
-EventSink = Callable[[AttemptEvent], None]
+Event = NodeEvent | AttemptEvent
+EventSink = Callable[[Event], None]
 
 
 class Executor(Protocol):
-    def capacity(self) -> Resources:
-        """What may run at once."""
-
-    def backlog(self) -> Resources:
-        """How much more the executor accepts beyond ``capacity``, to start as soon as room frees."""
+    def hosts(self) -> Sequence[Host]:
+        """Where nodes can go now. The scheduler counts what its nodes take of each."""
 
     async def start(self, sink: EventSink) -> None:
         """Begin delivering events to ``sink`` (called on the event loop)."""
 
+    def provision(self, nodes: Sequence[NodeSpec]) -> None:
+        """Make these nodes on their hosts; each ends with ``NodeReady`` or ``NodeFailed``."""
+
+    def retire(self, node_ids: Sequence[str]) -> None:
+        """Give these idle nodes back; unknown ones are ignored. No event follows."""
+
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
-        """Start these attempts. At most once per ``attempt_pk``: a repeat is ignored."""
+        """Start each attempt on its (ready, idle) node. The scheduler never reuses an ``attempt_pk``; a
+        repeat while the attempt is still known here is ignored.
+
+        Each ends with ``AttemptFinished``, after ``AttemptStarted`` if its command started.
+        """
 
     def cancel(self, attempt_pks: Sequence[int]) -> None:
         """Kill these attempts (the whole process tree, politely then firmly); unknown ones are ignored.
@@ -100,18 +120,19 @@ class Executor(Protocol):
         Each still ends with an ``AttemptFinished`` event.
         """
 
-    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
-        """Resume watching attempts launched before a restart, recording those that ended meanwhile.
+    def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
+        """Take back the nodes and attempts of before a restart, as the store knows them.
 
-        An attempt whose command never started is launched (once); one that started and left no
-        outcome ends as a SYSTEM failure.
+        A node that is gone is reported lost. An attempt that ended meanwhile is reported with
+        its outcome; one whose command never started is started (once); one that started and left
+        no outcome ends as a SYSTEM failure.
         """
 
-    def release(self, attempt_pks: Sequence[int]) -> None:
-        """The store has recorded these attempts' ends: what the executor kept for them may be reused."""
+    def log_tail(self, ref: LogRef, stream: str, limit: int) -> bytes | None:
+        """The last ``limit`` bytes of an attempt's ``stdout`` or ``stderr``, or None if there is none."""
 
-    def live_logs(self, attempt_pk: int) -> tuple[str, str] | None:
-        """The local files a running attempt writes its stdout and stderr to, if it is running here."""
+    def forget_job(self, job_id: str) -> None:
+        """The job is deleted: drop what is kept for its attempts (logs). Called off the event loop."""
 
     async def stop(self) -> None:
-        """Stop watching. Running attempts keep running and are re-attached on the next start."""
+        """Stop watching. Nodes and running attempts stay and are re-attached on the next start."""

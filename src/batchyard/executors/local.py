@@ -1,109 +1,105 @@
-"""Compute nodes on this machine: each attempt is one ``/bin/sh`` in its own process group, working
-in a slot (``runner.slots``) that later attempts reuse.
+"""Compute nodes on this machine: a node is a share of it with a workspace (``runner.workspace``), and
+each attempt is one ``/bin/sh`` wrapper (``runner.wrapper``) in its own session, working in its node's
+workspace.
 
-The scheduler may hand over a little more than fits (``backlog``); those attempts wait here in
-rank (priority) order and start the moment capacity frees, without a round trip through the
-scheduler and the store.
-Exits of the attempts this server started are reaped on SIGCHLD, in one batch per signal, on the
-event loop; the server process starts no other children, so every child it has is an attempt. An
-attempt re-attached after a restart is not a child: its exit is watched with a pidfd. Logs are uploaded
-in a small thread pool before the attempt is reported finished, so a SUCCEED instance always has its
-logs in place; an attempt with nothing to upload or clean is reported without leaving the loop.
+The machine is one host; the scheduler counts what its nodes take of it. A node runs one attempt at
+a time: attempts assigned to a busy node start, in order, as soon as the one before has ended and
+its logs are kept (never before, so an attempt's logs are always its own). Each wrapper is watched
+through a pidfd, and only the wrappers this executor started or re-attached are ever waited for: the
+server may run other children (a cluster backend's tools). Logs are uploaded in a small thread pool
+before the attempt is reported finished, so a SUCCEED instance always has its logs in place; an
+attempt with nothing to upload or clean is reported without leaving the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 import os
+import shutil
 import signal
 import time
+from collections import deque
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from batchyard.domain.attempts import AttemptSpec, Failure, LogRef
 from batchyard.executors.base import (
+    AttachedAttempt,
+    AttachedNode,
     AttemptFinished,
-    AttemptSpec,
     AttemptStarted,
+    Event,
     EventSink,
-    Failure,
-    Resources,
+    Host,
+    NodeFailed,
+    NodeReady,
+    NodeSpec,
 )
 from batchyard.runner.environment import attempt_environment, node_environment
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
-from batchyard.runner.logs import upload_logs
+from batchyard.runner.logs import read_tail, upload_logs
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
-from batchyard.runner.slots import Slot, Slots
+from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
 from batchyard.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
 
+HOST_NAME = "local"
 CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-BACKLOG_FACTOR = 32
 _JOB_FOLDERS_REMEMBERED = 10_000
+
+
+@dataclass
+class _Node:
+    workspace: Workspace
+    current: int | None = None  # the attempt it runs (until its end is reported)
+    waiting: deque[AttemptSpec] = field(default_factory=deque)
 
 
 @dataclass
 class _Running:
     spec: AttemptSpec
     paths: AttemptPaths
-    slot: Slot
+    workspace: Workspace
     pid: int
-    pidfd: int | None  # None for our own children, reaped on SIGCHLD; set for re-attached ones
+    pidfd: int
+    own_child: bool  # started by this run of the server (waited for), or re-attached (journal only)
 
 
 class LocalExecutor:
-    def __init__(
-        self, runs_dir: Path, store: ObjectStore, capacity: Resources, kill_grace_s: float = 5.0
-    ) -> None:
+    def __init__(self, runs_dir: Path, store: ObjectStore, host: Host, kill_grace_s: float = 5.0) -> None:
         self._runs_dir = runs_dir
         self._store = store
-        self._capacity = capacity
+        self._host = host
         self._kill_grace_s = kill_grace_s
-        # Free capacity as plain numbers: checked and updated for every launch and exit.
-        self._free_cpu = capacity.cpu
-        self._free_memory = capacity.memory_gib
-        self._waiting: list[tuple[tuple[int, int, int, int], int, AttemptSpec]] = []  # heap by rank
+        self._nodes: dict[str, _Node] = {}
         self._running: dict[int, _Running] = {}
-        self._children: dict[int, _Running] = {}  # by pid
-        self._unfinished: set[int] = set()  # handed over and not yet reported finished
+        self._launched: set[int] = set()  # handed over and not yet reported finished
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-io")
         self._node_env = node_environment()
-        self._slots = Slots(os.fspath(runs_dir / "work"))
-        self._parked: dict[int, Slot] = {}  # slots of ended attempts, until the store has their end
         self._exits = ExitJournals()
         self._hard_kills: dict[int, asyncio.TimerHandle] = {}  # SIGKILLs promised after SIGTERM, by pk
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def capacity(self) -> Resources:
-        return self._capacity
-
-    def backlog(self) -> Resources:
-        """Enough waiting work that freed slots refill at once while the scheduler batches its ticks.
-
-        Waiting attempts never delay better-ranked work: they start in rank order and the
-        scheduler may hand better-ranked work over beyond this (see ``Ledger.displaceable``).
-        """
-        return Resources(self._capacity.cpu * BACKLOG_FACTOR, self._capacity.memory_gib * BACKLOG_FACTOR)
+    def hosts(self) -> Sequence[Host]:
+        return (self._host,)
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
         self._loop = asyncio.get_running_loop()
-        self._loop.add_signal_handler(signal.SIGCHLD, self._reap_children)
 
     async def stop(self) -> None:
         """Stop watching; SIGKILLs promised to attempts already sent SIGTERM are sent now, not dropped."""
-        self._loop_or_fail().remove_signal_handler(signal.SIGCHLD)
         for pk, timer in list(self._hard_kills.items()):
             timer.cancel()
             self._kill_hard(pk)
@@ -111,58 +107,134 @@ class LocalExecutor:
             self._unwatch(attempt)
         self._io.shutdown(wait=True)
 
+    def provision(self, nodes: Sequence[NodeSpec]) -> None:
+        for node in nodes:
+            if node.host != self._host.name or not self._host.capacity.fits(node.resources):
+                self._emit(
+                    NodeFailed(node.node_id, time.time(), f"This machine cannot hold {node.resources}.")
+                )
+                continue
+            workspace = self._workspace(node.node_id)
+            try:
+                workspace.reset()
+            except OSError as exc:
+                self._emit(NodeFailed(node.node_id, time.time(), f"The node's workspace failed: {exc}."))
+                continue
+            self._nodes[node.node_id] = _Node(workspace)
+            self._emit(NodeReady(node.node_id, time.time(), workspace.workdir))
+
+    def retire(self, node_ids: Sequence[str]) -> None:
+        for node_id in node_ids:
+            node = self._nodes.pop(node_id, None)
+            if node is not None:
+                self._io.submit(node.workspace.discard)
+
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
-            if spec.attempt_pk not in self._unfinished:
-                self._unfinished.add(spec.attempt_pk)
-                heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))
-        self._pump()
+            if spec.attempt_pk not in self._launched:
+                self._launched.add(spec.attempt_pk)
+                self._queue(spec)
 
     def cancel(self, attempt_pks: Sequence[int]) -> None:
         targets = set(attempt_pks)
-        dropped = [entry for entry in self._waiting if entry[1] in targets]
-        if dropped:
-            self._waiting = [entry for entry in self._waiting if entry[1] not in targets]
-            heapq.heapify(self._waiting)
-        for _, _, spec in dropped:
-            self._report(spec, None, Failure.USER, CANCELLED_BEFORE_START)
-        for pk in targets & self._running.keys():
-            if pk not in self._hard_kills:
-                _signal_group(self._running[pk].pid, signal.SIGTERM)
+        for node in self._nodes.values():
+            dropped = [spec for spec in node.waiting if spec.attempt_pk in targets]
+            for spec in dropped:
+                node.waiting.remove(spec)
+                self._report(spec, None, Failure.USER, CANCELLED_BEFORE_START)
+        for pk in targets:
+            attempt = self._running.get(pk)
+            if attempt is not None and pk not in self._hard_kills:
+                _signal_group(attempt.pid, signal.SIGTERM)
                 self._hard_kills[pk] = self._loop_or_fail().call_later(
                     self._kill_grace_s, self._kill_hard, pk
                 )
 
-    def reattach(self, attempts: Sequence[AttemptSpec]) -> None:
+    def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
+        """Nodes are shares of this machine: they are all still here, their workspaces as they were.
+
+        A node's attempts ran one after another in their order, and each one's logs were kept before
+        the next began; so only the last of them that began may still have logs in the workspace.
+        """
+        for known in nodes:
+            self._nodes[known.spec.node_id] = _Node(self._workspace(known.spec.node_id))
         alive = running_wrappers() if attempts else {}
-        self._exits.expect(spec.attempt_pk for spec in attempts)
-        ended_groups = []
-        for spec in attempts:
-            self._unfinished.add(spec.attempt_pk)
+        self._exits.expect(a.spec.attempt_pk for a in attempts)
+        by_node: dict[str, list[AttemptSpec]] = {}
+        for attached in sorted(attempts, key=lambda a: a.spec.attempt_pk):
+            self._launched.add(attached.spec.attempt_pk)
+            by_node.setdefault(attached.spec.node_id, []).append(attached.spec)
+        ended_groups: set[int] = set()
+        for node_id, specs in by_node.items():
+            ended_groups |= self._reattach_node(node_id, specs, alive)
+        _kill_leftovers(ended_groups)
+
+    def _reattach_node(
+        self, node_id: str, specs: list[AttemptSpec], alive: dict[tuple[str, int], Alive]
+    ) -> set[int]:
+        """Returns the process groups of attempts that ended, to be cleared."""
+        node = self._nodes.get(node_id)
+        if node is None:
+            for spec in specs:
+                self._report(spec, None, Failure.SYSTEM, LOST)
+            return set()
+        found = []
+        for spec in specs:
             paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-            found = alive.get((journal_path(paths.job_folder), spec.attempt_pk))
-            ended_groups.append(self._reattach_one(spec, paths, found))
-        _kill_leftovers({pid for pid in ended_groups if pid is not None})
-        self._pump()
+            running = alive.get((journal_path(paths.job_folder), spec.attempt_pk))
+            ended = None if running is not None else self._exits.exit(paths.job_folder, spec.attempt_pk)
+            begun = (
+                running is not None
+                or ended is not None
+                or self._exits.begun(paths.job_folder, spec.attempt_pk)
+            )
+            found.append((spec, paths, running, ended, begun))
+        last_begun = max((i for i, entry in enumerate(found) if entry[4]), default=-1)
+        groups = set()
+        for i, (spec, paths, running, ended, _) in enumerate(found):
+            if i > last_begun:
+                node.waiting.append(spec)
+            elif running is not None and self._watch_again(node, spec, paths, running):
+                continue
+            else:
+                pid = ended.pid if ended is not None else self._exits.begun(paths.job_folder, spec.attempt_pk)
+                if pid is not None:
+                    groups.add(pid)
+                node.current = spec.attempt_pk
+                self._conclude(spec, paths, ended, node.workspace if i == last_begun else None)
+        if node.current is None:
+            self._start_next(node)
+        return groups
 
-    def release(self, attempt_pks: Sequence[int]) -> None:
-        for pk in attempt_pks:
-            slot = self._parked.pop(pk, None)
-            if slot is not None:
-                self._slots.put_back(slot)
+    def _watch_again(self, node: _Node, spec: AttemptSpec, paths: AttemptPaths, alive: Alive) -> bool:
+        try:
+            pidfd = os.pidfd_open(alive.pid)
+        except ProcessLookupError:
+            return False
+        log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, alive.pid)
+        node.current = spec.attempt_pk
+        self._emit(AttemptStarted(spec.attempt_pk, time.time(), f"pid:{alive.pid}"))
+        self._watch(_Running(spec, paths, node.workspace, alive.pid, pidfd, own_child=False))
+        return True
 
-    def live_logs(self, attempt_pk: int) -> tuple[str, str] | None:
-        attempt = self._running.get(attempt_pk)
-        return None if attempt is None else (attempt.slot.stdout, attempt.slot.stderr)
+    def log_tail(self, ref: LogRef, stream: str, limit: int) -> bytes | None:
+        """From the node while the attempt runs, else from its own file (absent when it wrote nothing).
 
-    def _pump(self) -> None:
-        """Start waiting attempts in rank order while the next one fits."""
-        waiting = self._waiting
-        while waiting:
-            demand = waiting[0][2].demand
-            if demand.cpu > self._free_cpu or demand.memory_gib > self._free_memory:
-                break
-            self._launch_one(heapq.heappop(waiting)[2])
+        A log that ends just between the two reads has been renamed to the attempt's file already.
+        """
+        running = self._running.get(ref.attempt_pk)
+        tail = None if running is None else read_tail(running.workspace.log(stream), limit)
+        if tail:
+            return tail
+        kept = AttemptPaths.of(self._runs_dir, ref.job_id, ref.attempt_pk)
+        return read_tail(kept.stdout if stream == "stdout" else kept.stderr, limit)
+
+    def forget_job(self, job_id: str) -> None:
+        shutil.rmtree(f"{os.fspath(self._runs_dir)}/{job_id}", ignore_errors=True)
+        self._job_folders.discard(job_id)
+
+    def _workspace(self, node_id: str) -> Workspace:
+        return Workspace(f"{os.fspath(self._runs_dir)}/nodes/{node_id}")
 
     def _kill_hard(self, attempt_pk: int) -> None:
         self._hard_kills.pop(attempt_pk, None)
@@ -170,60 +242,60 @@ class LocalExecutor:
         if attempt is not None:
             _signal_group(attempt.pid, signal.SIGKILL)
 
-    def _launch_one(self, spec: AttemptSpec) -> None:
+    def _queue(self, spec: AttemptSpec) -> None:
+        node = self._nodes.get(spec.node_id)
+        if node is None:
+            reason = f"The compute node {spec.node_id} is not on this machine; the command did not run."
+            self._report(spec, None, Failure.SYSTEM, reason)
+            return
+        node.waiting.append(spec)
+        if node.current is None:
+            self._start_next(node)
+
+    def _start_next(self, node: _Node) -> None:
+        """Start the node's next attempt; one that cannot start is reported, and the next one tried."""
+        while node.current is None and node.waiting:
+            spec = node.waiting.popleft()
+            node.current = spec.attempt_pk
+            self._launch_one(spec, node.workspace)
+
+    def _launch_one(self, spec: AttemptSpec, workspace: Workspace) -> None:
+        """Spawn the attempt's wrapper; an attempt that cannot be spawned is reported at once."""
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
-        slot: Slot | None = None
         try:
             if spec.job_id not in self._job_folders:
                 paths.ensure_folder()
                 if len(self._job_folders) >= _JOB_FOLDERS_REMEMBERED:
                     self._job_folders.clear()
                 self._job_folders.add(spec.job_id)
-            slot = self._slots.take()
-            pid = self._spawn(spec, paths, slot)
+            pid = self._spawn(spec, paths, workspace)
         except Exception as exc:  # whatever one attempt meets ends that attempt, never the scheduler
-            if slot is not None:
-                self._slots.put_back(slot)
-            self._report(spec, None, *classify_error(exc, "The command could not be started"))
+            self._report(
+                spec, None, *classify_error(exc, "The command could not be started"), start_next=False
+            )
             return
-        self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-        self._watch(_Running(spec, paths, slot, pid, None))
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # cannot happen to an unreaped child; if it does, wait for it the slow way
+            os.waitpid(pid, 0)
+            self._report(spec, None, Failure.SYSTEM, LOST, start_next=False)
+            return
+        self._emit(AttemptStarted(spec.attempt_pk, time.time(), f"pid:{pid}"))
+        self._watch(_Running(spec, paths, workspace, pid, pidfd, own_child=True))
 
-    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, slot: Slot) -> int:
+    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace) -> int:
         """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself."""
         return os.posix_spawn(
             "/bin/sh",
-            wrapper_argv(spec.attempt_pk, journal_path(paths.job_folder), spec.command, slot.workdir),
+            wrapper_argv(spec.attempt_pk, journal_path(paths.job_folder), spec.command, workspace.workdir),
             attempt_environment(spec, self._node_env),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, slot.stdout, _LOG_FLAGS, 0o644),
-                (os.POSIX_SPAWN_OPEN, 2, slot.stderr, _LOG_FLAGS, 0o644),
+                (os.POSIX_SPAWN_OPEN, 1, workspace.stdout, _LOG_FLAGS, 0o644),
+                (os.POSIX_SPAWN_OPEN, 2, workspace.stderr, _LOG_FLAGS, 0o644),
             ],
             setsid=True,
         )
-
-    def _reattach_one(self, spec: AttemptSpec, paths: AttemptPaths, alive: Alive | None) -> int | None:
-        """Watch a wrapper still alive, record one that ended meanwhile, queue one that never began.
-
-        A wrapper that is gone without a begin mark never let its command start (it was still waiting
-        in this node's queue), so it is launched now, for the first time; one gone with a begin mark
-        and no exit code is lost. Returns the process group of an attempt that ended, to be cleared.
-        """
-        if alive is not None:
-            with contextlib.suppress(ProcessLookupError):
-                pidfd = os.pidfd_open(alive.pid)
-                log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, alive.pid)
-                self._emit(AttemptStarted(spec.attempt_pk, time.time()))
-                self._watch(_Running(spec, paths, Slot(alive.workdir), alive.pid, pidfd))
-                return None
-        ended = self._exits.exit(paths.job_folder, spec.attempt_pk)
-        pid = ended.pid if ended is not None else self._exits.begun(paths.job_folder, spec.attempt_pk)
-        if pid is None:
-            heapq.heappush(self._waiting, (spec.rank, spec.attempt_pk, spec))
-        else:
-            self._conclude(spec, paths, ended)
-        return pid
 
     def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -232,98 +304,73 @@ class LocalExecutor:
 
     def _watch(self, attempt: _Running) -> None:
         self._running[attempt.spec.attempt_pk] = attempt
-        self._free_cpu -= attempt.spec.demand.cpu
-        self._free_memory -= attempt.spec.demand.memory_gib
-        if attempt.pidfd is None:
-            self._children[attempt.pid] = attempt
-        else:
-            self._loop_or_fail().add_reader(attempt.pidfd, self._on_reattached_exit, attempt)
+        self._loop_or_fail().add_reader(attempt.pidfd, self._on_exit, attempt)
 
     def _unwatch(self, attempt: _Running) -> None:
-        if attempt.pidfd is None:
-            del self._children[attempt.pid]
-        else:
-            self._loop_or_fail().remove_reader(attempt.pidfd)
-            os.close(attempt.pidfd)
+        self._loop_or_fail().remove_reader(attempt.pidfd)
+        os.close(attempt.pidfd)
         del self._running[attempt.spec.attempt_pk]
-        self._free_cpu += attempt.spec.demand.cpu
-        self._free_memory += attempt.spec.demand.memory_gib
 
-    def _reap_children(self) -> None:
-        """Reap every child that has exited (signals coalesce: one SIGCHLD may stand for many)."""
-        while True:
-            try:
-                exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                break
-            if exited is None:
-                break
-            attempt = self._children.get(exited.si_pid)
-            if attempt is not None:
-                # Like a node destroyed after its instance, nothing the command left behind survives
-                # it. The wrapper is not reaped yet, so its process group id cannot be reused.
-                _signal_group(attempt.pid, signal.SIGKILL)
-            _, status = os.waitpid(exited.si_pid, 0)
-            if attempt is None:
-                log.warning("reaped pid %s, which was not an attempt of this executor", exited.si_pid)
-                continue
-            self._unwatch(attempt)
-            returncode = os.waitstatus_to_exitcode(status)
-            # The wrapper exits with the command's code; a negative code means it was killed itself.
-            exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
-            failure, reason = classify_exit(exit_code, killed_by)
-            self._finish(attempt.spec, attempt.paths, attempt.slot, exit_code, failure, reason, reuse=True)
-        self._pump()
-
-    def _on_reattached_exit(self, attempt: _Running) -> None:
-        """As for our own children, nothing the command left in its process group survives it."""
-        _kill_leftovers({attempt.pid})
+    def _on_exit(self, attempt: _Running) -> None:
+        """Like a node destroyed after its instance, nothing the command left behind survives it."""
         self._unwatch(attempt)
-        self._conclude(
-            attempt.spec, attempt.paths, self._exits.exit(attempt.paths.job_folder, attempt.spec.attempt_pk)
-        )
-        self._pump()
+        if not attempt.own_child:
+            _kill_leftovers({attempt.pid})
+            ended = self._exits.exit(attempt.paths.job_folder, attempt.spec.attempt_pk)
+            self._conclude(attempt.spec, attempt.paths, ended, attempt.workspace)
+            return
+        # Not reaped yet, so the process group's number cannot be reused by anyone else.
+        _signal_group(attempt.pid, signal.SIGKILL)
+        _, status = os.waitpid(attempt.pid, 0)
+        returncode = os.waitstatus_to_exitcode(status)
+        # The wrapper exits with the command's code; a negative code means it was killed itself.
+        exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
+        failure, reason = classify_exit(exit_code, killed_by)
+        self._finish(attempt.spec, attempt.paths, attempt.workspace, exit_code, failure, reason)
 
-    def _conclude(self, spec: AttemptSpec, paths: AttemptPaths, ended: Exit | None) -> None:
-        """End an attempt known only from its journal line (after a restart), or as lost without one."""
+    def _conclude(
+        self, spec: AttemptSpec, paths: AttemptPaths, ended: Exit | None, workspace: Workspace | None
+    ) -> None:
+        """End an attempt known only from its journal line (after a restart), or as lost without one.
+
+        ``workspace``: where its logs still are, if it was the last attempt of its node to run.
+        """
         if ended is None:
             self._report(spec, None, Failure.SYSTEM, LOST)
             return
         failure, reason = classify_exit(ended.code, None)
-        # The slot belongs to the previous server run: its logs are kept, the slot is never reused.
-        self._finish(spec, paths, Slot(ended.workdir), ended.code, failure, reason, reuse=False)
+        if workspace is None:
+            self._report(spec, ended.code, failure, reason)
+            return
+        self._finish(spec, paths, workspace, ended.code, failure, reason)
 
     def _finish(
         self,
         spec: AttemptSpec,
         paths: AttemptPaths,
-        slot: Slot,
+        workspace: Workspace,
         exit_code: int | None,
         failure: Failure,
         reason: str,
-        reuse: bool,
     ) -> None:
-        """Keep the logs and park the slot (or discard it if dirty), upload what is redirected, report."""
+        """Keep the logs, upload what is redirected and empty a dirty workspace, then report."""
         try:
-            slot.keep_logs(paths.stdout, paths.stderr)
+            workspace.keep_logs(paths.stdout, paths.stderr)
         except OSError as exc:  # the node's disk failed us, not the command
             log.warning("logs of attempt %s could not be kept: %s", spec.attempt_pk, exc)
             self._report(spec, exit_code, failure, reason, classify_error(exc, "The logs could not be kept"))
             return
-        dirty = None
-        if reuse:
-            if slot.is_clean():
-                self._parked[spec.attempt_pk] = slot
-            else:
-                dirty = slot
-        if spec.redirect.stdout is None and spec.redirect.stderr is None and dirty is None:
+        dirty = not workspace.is_clean()
+        if spec.redirect.stdout is None and spec.redirect.stderr is None and not dirty:
             self._report(spec, exit_code, failure, reason)
             return
-        future = self._loop_or_fail().run_in_executor(self._io, self._upload_and_discard, spec, paths, dirty)
+        future = self._loop_or_fail().run_in_executor(
+            self._io, self._upload_and_reset, spec, paths, workspace, dirty
+        )
         future.add_done_callback(lambda done: self._report(spec, exit_code, failure, reason, done.result()))
 
-    def _upload_and_discard(
-        self, spec: AttemptSpec, paths: AttemptPaths, dirty: Slot | None
+    def _upload_and_reset(
+        self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace, dirty: bool
     ) -> tuple[Failure, str] | None:
         """Upload logs even when the command failed; return how an upload failed, if it did."""
         try:
@@ -332,8 +379,8 @@ class LocalExecutor:
             log.warning("log upload of attempt %s failed: %s", spec.attempt_pk, exc)
             return classify_error(exc, "The logs could not be uploaded")
         finally:
-            if dirty is not None:
-                dirty.discard()
+            if dirty:
+                workspace.reset()
         return None
 
     def _report(
@@ -343,14 +390,24 @@ class LocalExecutor:
         failure: Failure,
         reason: str,
         log_failure: tuple[Failure, str] | None = None,
+        start_next: bool = True,
     ) -> None:
-        """``log_failure`` (keeping or uploading logs failed) decides only for a command that succeeded."""
-        self._unfinished.discard(spec.attempt_pk)
+        """``log_failure`` (keeping or uploading logs failed) decides only for a command that succeeded.
+
+        The attempt's node is free once it is reported: its next attempt starts (unless the caller is
+        the loop that starts them, ``start_next=False``).
+        """
+        self._launched.discard(spec.attempt_pk)
         if log_failure is not None and failure is Failure.NONE:
             failure, reason = log_failure
         self._emit(AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason))
+        node = self._nodes.get(spec.node_id)
+        if node is not None and node.current == spec.attempt_pk:
+            node.current = None
+            if start_next:
+                self._start_next(node)
 
-    def _emit(self, event: AttemptStarted | AttemptFinished) -> None:
+    def _emit(self, event: Event) -> None:
         if self._sink is not None:
             self._sink(event)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from batchyard.executors.base import AttemptSpec
+from batchyard.domain.attempts import AttemptSpec
 
 # Never leak the server's own credentials into user commands.
 _PRIVATE_PREFIXES = ("BATCHYARD_", "TENCENTCLOUD_")

@@ -1,5 +1,5 @@
 """Each job's journal, appended by the attempts' wrappers (``runner.wrapper``): ``S <attempt pk> <pid>``
-when an attempt begins, before its command can start, and ``<attempt pk> <exit code> <pid> <slot
+when an attempt begins, before its command can start, and ``<attempt pk> <exit code> <pid> <workspace
 folder>`` when it ends, where pid is the wrapper's, which leads the attempt's process group. Each line
 is one ``write``, so lines never interleave.
 
@@ -31,7 +31,7 @@ def journal_path(job_folder: str) -> str:
 class Exit:
     code: int
     pid: int  # the wrapper's, the process group the command may have left children in
-    workdir: str  # the slot the attempt ran in, which holds its logs until they are kept
+    workdir: str  # the workspace the attempt ran in, which holds its logs until they are kept
 
 
 class ExitJournals:

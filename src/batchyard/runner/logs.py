@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from batchyard.executors.base import AttemptSpec
+from batchyard.domain.attempts import AttemptSpec
 from batchyard.runner.paths import AttemptPaths
 from batchyard.storage.paths import parse_remote
 from batchyard.storage.store import ObjectStore

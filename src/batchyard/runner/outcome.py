@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import signal
 
+from batchyard.domain.attempts import Failure
 from batchyard.domain.errors import ApiError
-from batchyard.executors.base import Failure
 from batchyard.runner.wrapper import JOURNAL_FAILURE_SIGNAL
 
 LOST = "The compute node lost the attempt: it ended without recording an exit code."

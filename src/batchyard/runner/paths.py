@@ -1,8 +1,8 @@
 """Where one attempt's files live on a compute node's disk: two files, no folder of its own.
 
 ``<runs>/<job>/<attempt>.stdout`` and ``.stderr`` hold its logs once it has ended, and only those
-that are not empty (while it runs they are in its slot, ``runner.slots``); the job's exit journal
-beside them (``runner.exits``) gets the exit code.
+that are not empty (while it runs they are in its node's workspace, ``runner.workspace``); the
+job's exit journal beside them (``runner.exits``) gets the exit code.
 Paths are plain strings: they are built for every launch, and pathlib costs more than the syscalls.
 """
 

@@ -1,5 +1,5 @@
 """The launch wrapper: one ``/bin/sh`` that marks the attempt as begun in its job's journal, moves into
-its slot's working folder, runs the command in a subshell, and journals the command's exit code.
+its node's working folder, runs the command in a subshell, and journals the command's exit code.
 
 The wrapper is the command's parent, so the outcome is recorded by a process the command cannot
 replace: ``exec python train.py`` or the command's own ``trap … EXIT`` replace or use only the
@@ -77,7 +77,7 @@ def running_wrappers() -> dict[tuple[str, int], Alive]:
 
 
 def kill_wrappers_under(folder: str) -> None:
-    """Kill the process group of every wrapper whose slot lies under ``folder`` (a data dir).
+    """Kill the process group of every wrapper whose workspace lies under ``folder`` (a data dir).
 
     Attempts outlive a stopped server by design; whatever discards a data dir must end them too.
     """

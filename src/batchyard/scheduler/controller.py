@@ -1,10 +1,12 @@
 """The controller loop: the only writer of instance states.
 
-It sleeps until something happens (a submit, an attempt event, a user's request, the next
+It sleeps until something happens (a submit, a node or attempt event, a user's request, the next
 timeout), then runs one tick in a worker thread. A tick applies every pending event in one batch,
-carries out requests, notices timeouts, rolls tasks and jobs up, releases or fails dependent tasks
-and dispatches runnable instances, all in one transaction; only after the commit does it kill or
-launch anything, so the store never lags behind the nodes.
+carries out requests, notices timeouts, rolls tasks and jobs up, releases or fails dependent tasks,
+keeps environments at their size and dispatches runnable instances onto idle nodes, all in one
+transaction; only after the commit does it retire, kill, provision or launch anything, so the
+store never lags behind the nodes. Under load, ticks come at most every ``MIN_TICK_INTERVAL_S``
+and each applies every event that arrived meanwhile, so the batches grow with the load.
 """
 
 from __future__ import annotations
@@ -14,17 +16,35 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from batchyard.domain.attempts import Failure
+from batchyard.domain.nodes import NodeState, Origin
+from batchyard.domain.resources import Resources
 from batchyard.domain.states import State
-from batchyard.executors.base import AttemptEvent, AttemptFinished, AttemptSpec, Executor, Failure
+from batchyard.executors.base import (
+    AttachedAttempt,
+    AttachedNode,
+    AttemptFinished,
+    AttemptStarted,
+    Event,
+    Executor,
+    NodeReady,
+    NodeSpec,
+)
+from batchyard.scheduler import nodes
 from batchyard.scheduler.dispatch import dispatch
+from batchyard.scheduler.envs import Environments
+from batchyard.scheduler.fleet import Fleet, Node
 from batchyard.scheduler.intents import cancel, carry_out
-from batchyard.scheduler.ledger import Active, Cancel, Ledger
+from batchyard.scheduler.ledger import ActiveAttempt, Cancel, Ledger
 from batchyard.scheduler.outcomes import apply_events
-from batchyard.scheduler.runtime import RuntimeCache
-from batchyard.scheduler.settle import settle
+from batchyard.scheduler.rollup import roll_up_touched
+from batchyard.scheduler.task_cache import TaskCache
 from batchyard.scheduler.tick import Tick
+from batchyard.store import nodes as node_store
 from batchyard.store import scheduling
 from batchyard.store.database import Database
 from batchyard.store.unavailable import StoreUnavailable
@@ -34,19 +54,42 @@ log = logging.getLogger(__name__)
 _RETRY_DELAY_AFTER_ERROR_S = 1.0
 # How long a RUNNING transition may wait to be written, so that it shares a tick with others.
 START_RECORD_DELAY_S = 0.02
-# Under load, ticks start at most this often, so each one carries many events; the executor's
-# backlog keeps nodes busy meanwhile. An idle scheduler still reacts at once.
-MIN_TICK_INTERVAL_S = 0.02
+# Under load, ticks start at most this often, so each one carries many events; nodes hold enough
+# work meanwhile (``fleet``: their depth follows the round trip). An idle scheduler reacts at once.
+MIN_TICK_INTERVAL_S = 0.01
+LOST_WITHOUT_NODE = "The attempt's compute node is unknown after a restart; the attempt is counted as lost."
+
+
+@dataclass
+class Recovered:
+    """What the store says was on the nodes when the server stopped, for the executor to take back."""
+
+    nodes: list[AttachedNode] = field(default_factory=list)
+    attempts: list[AttachedAttempt] = field(default_factory=list)
+    creating: list[NodeSpec] = field(default_factory=list)  # asked for, never reported ready: again
+    cancelled: list[int] = field(default_factory=list)
 
 
 class Scheduler:
-    def __init__(self, db: Database, executor: Executor, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        executor: Executor,
+        catalog: Mapping[str, Resources],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``catalog``: what each instance type reserves, for the nodes of named environments."""
         self._db = db
         self._executor = executor
         self._clock = clock
-        self._ledger = Ledger(executor.capacity() + executor.backlog())
-        self._runtimes = RuntimeCache(executor.capacity())
-        self._events: list[AttemptEvent] = []
+        self._ledger = Ledger()
+        self._fleet = Fleet(executor.hosts())
+        self._envs = Environments(catalog)
+        self._runtimes = TaskCache()
+        self._events: list[Event] = []
+        # Nodes found retired but still here at start-up (the server stopped between the two): the
+        # first tick lets them go.
+        self._leftover_nodes: list[Node] = []
         self._waiters: list[threading.Event] = []
         self._intents = True  # check the store for intents on the first tick
         self._start_timer: asyncio.TimerHandle | None = None
@@ -60,10 +103,16 @@ class Scheduler:
         """Re-attach attempts that were running before a restart, then start the loop."""
         self._loop = asyncio.get_running_loop()
         await self._executor.start(self._on_event)
-        specs, cancelled = await asyncio.to_thread(self._recover)
-        self._executor.reattach(specs)
-        self._executor.cancel(cancelled)
-        log.info("scheduler started: %d attempts re-attached, capacity %s", len(specs), self._ledger.capacity)
+        recovered = await asyncio.to_thread(self._recover)
+        self._executor.reattach(recovered.nodes, recovered.attempts)
+        self._executor.provision(recovered.creating)
+        self._executor.cancel(recovered.cancelled)
+        log.info(
+            "scheduler started: %d nodes and %d attempts re-attached; hosts: %s",
+            len(recovered.nodes),
+            len(recovered.attempts),
+            ", ".join(f"{h.name} ({h.capacity})" for h in self._executor.hosts()),
+        )
         self._task = asyncio.create_task(self._run(), name="scheduler")
         self._wakeup.set()
 
@@ -101,10 +150,13 @@ class Scheduler:
         self._intents = True
         self._wake_urgently()
 
-    def _on_event(self, event: AttemptEvent) -> None:
-        """Finishes wake the loop at once (they free capacity); starts only need recording soon."""
+    def _on_event(self, event: Event) -> None:
+        """Starts only need recording soon; everything else (a node freed or changed) wakes the loop,
+        and a node made ready has instances waiting for it: that skips the batching pause."""
         self._events.append(event)
-        if isinstance(event, AttemptFinished):
+        if isinstance(event, NodeReady):
+            self._wake_urgently()
+        elif not isinstance(event, AttemptStarted):
             self._wakeup.set()
         elif self._start_timer is None:
             self._start_timer = self._loop_or_fail().call_later(START_RECORD_DELAY_S, self._wake_for_starts)
@@ -119,7 +171,7 @@ class Scheduler:
         return self._loop
 
     async def _run(self) -> None:
-        last = 0.0
+        last = began = 0.0
         while not self._stopping:
             await self._sleep_until_needed()
             pause = last + MIN_TICK_INTERVAL_S - time.monotonic()
@@ -133,6 +185,7 @@ class Scheduler:
             events, self._events = self._events, []
             waiters, self._waiters = self._waiters, []
             intents, self._intents = self._intents, False
+            previous, began = began, time.monotonic()
             try:
                 tick = await asyncio.to_thread(self._tick, events, intents)
             except Exception as exc:
@@ -144,8 +197,12 @@ class Scheduler:
                 await self._reload()
                 self._wakeup.set()
                 continue
-            self._executor.release(tick.ended)
+            # An attempt that ended just after the previous tick began is followed on its node only
+            # once this tick has launched: a node's queue must hold that long.
+            self._fleet.observe_round_trip(time.monotonic() - (previous or began))
+            self._executor.retire(tick.retirements)
             self._executor.cancel(tick.cancels)
+            self._executor.provision(tick.provisions)
             self._executor.launch(tick.launches)
             for waiter in waiters:
                 waiter.set()
@@ -159,18 +216,27 @@ class Scheduler:
             await asyncio.wait_for(self._wakeup.wait(), timeout)
         self._wakeup.clear()
 
-    def _tick(self, events: list[AttemptEvent], intents: bool) -> Tick:
+    def _tick(self, events: list[Event], intents: bool) -> Tick:
         with self._db.write() as conn:
-            tick = Tick(conn, self._clock(), self._ledger, self._runtimes)
-            apply_events(tick, events)
+            tick = Tick(conn, self._clock(), self._ledger, self._fleet, self._runtimes)
+            apply_events(tick, events, self._envs.action_if_inactive)
+            for node in self._leftover_nodes:
+                if node.state is NodeState.DELETING and not node.queue and tick.fleet.get(node.node_id):
+                    nodes.gone(tick, node)
+            self._leftover_nodes.clear()
             if intents:
                 carry_out(tick)
+            if intents or tick.envs:
+                self._envs.carry_out(tick)
             for active in tick.ledger.expired(tick.now):
                 timeout = f"The command timed out after {active.timeout} s and was killed."
                 cancel(tick, [active], timeout, retry=True)
-            settle(tick)
+            roll_up_touched(tick)
+            nodes.place_waiting(tick)
             dispatch(tick)
-            settle(tick)
+            roll_up_touched(tick)
+            tick.book.write(conn)
+            self._envs.finish_deletions(tick)  # after its nodes' rows are written: it takes them along
         return tick
 
     async def _reload(self) -> None:
@@ -179,7 +245,9 @@ class Scheduler:
         Events of that tick are applied again, and intents, timeouts and kills are decided again.
         """
         while not self._stopping:
-            self._ledger = Ledger(self._ledger.capacity)
+            self._ledger = Ledger()
+            self._fleet = Fleet(self._executor.hosts())
+            self._envs = Environments(self._envs.catalog)
             try:
                 await asyncio.to_thread(self._recover)
                 return
@@ -187,43 +255,75 @@ class Scheduler:
                 _log_failure("reloading the scheduler's state failed; retrying", exc)
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
 
-    def _recover(self) -> tuple[list[AttemptSpec], list[int]]:
-        """Rebuild the ledger from the store: attempts still on nodes and nodes held by interrupted ones.
+    def _recover(self) -> Recovered:
+        """Rebuild the ledger and the fleet from the store: nodes, attempts still on them, held nodes.
 
-        Returns the launch specs of the attempts to re-attach, and those being killed (their kills
-        were promised before the restart, so they are carried out again). An attempt whose task
-        cannot be read is ended as unrunnable rather than stopping the start.
+        Returns what the executor must take back, and the attempts being killed (their kills were
+        promised before the restart, so they are carried out again). An attempt whose task cannot be
+        read, or whose node is unknown (it began before nodes were recorded), ends rather than
+        stopping the start.
         """
-        specs, cancelled = [], []
+        found = Recovered()
         with self._db.read() as conn:
             self._ledger.last_attempt_pk = scheduling.last_attempt_pk(conn)
-            for row in scheduling.active_attempts(conn):
-                runtime = self._runtimes.get(conn, row.task_pk)
-                active = Active(
-                    row.pk,
-                    row.task_pk,
-                    row.idx,
-                    row.number,
-                    State.RUNNING if row.running_time is not None else State.STARTING,
-                    runtime.demand,
-                    runtime.spec.timeout,
-                    runtime.rank(row.idx),
-                )
-                self._ledger.add(active)
-                if row.running_time is not None:
-                    self._ledger.start_clock(active, row.running_time)
-                if runtime.fault is not None:
-                    self._events.append(
-                        AttemptFinished(row.pk, self._clock(), None, Failure.UNRUNNABLE, runtime.fault)
-                    )
-                    continue
-                if row.cancel_reason:
-                    active.cancel = Cancel(row.cancel_reason, retry=False)
-                    cancelled.append(row.pk)
-                specs.append(runtime.attempt(row.pk, row.idx))
+            self._fleet.last_node_pk, self._fleet.last_activity_pk = node_store.last_pks(conn)
+            activities = {row.node_id: row.pk for row in node_store.open_activities(conn)}
+            by_instance: dict[str, Node] = {}
+            for row in node_store.all_nodes(conn):
+                node = _node(row, activities.get(row.node_id))
+                self._fleet.add(node)
+                by_instance[node.instance_id] = node
+                spec = NodeSpec(node.node_id, node.host or "", node.resources)
+                if node.state is NodeState.CREATING:
+                    found.creating.append(spec)
+                elif node.host is not None and node.state is not NodeState.CREATION_FAILED:
+                    found.nodes.append(AttachedNode(row.handle, spec))
+            self._envs.recover(node_store.env_rows(conn, {n.env_pk for n in self._fleet if n.env_pk}))
+            self._envs.deleting.update(node_store.deleting_envs(conn))
+            for row in scheduling.active_attempts(conn):  # in attempt order: each node's queue in order
+                self._recover_attempt(conn, row, by_instance.get(row.node_instance_id), found)
+            self._leftover_nodes = [n for n in self._fleet if n.state is NodeState.DELETING and not n.queue]
             for row in scheduling.held_instances(conn):
-                self._ledger.hold(row.task_pk, row.idx, self._runtimes.get(conn, row.task_pk).demand)
-        return specs, cancelled
+                held = by_instance.get(row.node_instance_id or "")
+                if held is not None:
+                    self._fleet.hold(held, (row.task_pk, row.idx))
+        return found
+
+    def _recover_attempt(self, conn: Any, row: Any, node: Node | None, found: Recovered) -> None:
+        runtime = self._runtimes.get(conn, row.task_pk)
+        state = State.RUNNING if row.running_time is not None else State.STARTING
+        active = ActiveAttempt(row.pk, row.task_pk, row.idx, row.number, state, runtime.spec.timeout, "")
+        if node is not None:
+            active.node_id = node.node_id
+            self._fleet.enqueue(node, row.pk)
+        self._ledger.add(active)
+        if row.running_time is not None:
+            self._ledger.start_clock(active, row.running_time)
+        fault = runtime.fault if node is not None else LOST_WITHOUT_NODE
+        if fault is not None:
+            failure = Failure.UNRUNNABLE if runtime.fault is not None else Failure.SYSTEM
+            self._events.append(AttemptFinished(row.pk, self._clock(), None, failure, fault))
+            return
+        if row.cancel_reason:
+            active.cancel = Cancel(row.cancel_reason, retry=False)
+            found.cancelled.append(row.pk)
+        found.attempts.append(AttachedAttempt(row.handle, runtime.attempt(row.pk, row.idx, active.node_id)))
+
+
+def _node(row: Any, activity_pk: int | None) -> Node:
+    return Node(
+        pk=row.pk,
+        node_id=row.node_id,
+        instance_id=row.instance_id,
+        env_pk=row.env_pk,
+        task_pk=row.task_pk,
+        origin=Origin(row.origin),
+        state=NodeState(row.state),
+        instance_type=row.instance_type,
+        resources=Resources(row.cpu, row.memory_gib, row.gpu),
+        host=row.host,
+        activity_pk=activity_pk,
+    )
 
 
 def _log_failure(what: str, exc: Exception) -> None:

@@ -1,110 +1,214 @@
-"""Putting runnable instances on free capacity, highest priority first, first come first served."""
+"""Putting runnable instances on nodes of their own environment, highest priority first.
+
+A named environment's nodes take its runnable instances in dispatch order (job priority desc,
+submit order, task order, index), so a task waiting for environment A never blocks B. A node
+takes as many as its pool's depth allows (``fleet``): one for attempts longer than the scheduler's
+round trip. Anonymous tasks use the nodes made for them and get new ones on hosts with room, in
+the same order; a task that fits some host but finds no room stops the tasks behind it from taking
+room (strict priority), and a node that no host can ever hold is not waited for: the job's
+``StateIfCreateCvmFailed`` decides between failing and waiting.
+"""
 
 from __future__ import annotations
 
-from batchyard.domain.ids import new_id
+from typing import Any
+
 from batchyard.domain.states import State
-from batchyard.executors.base import Resources
-from batchyard.scheduler.batch import Batch
-from batchyard.scheduler.ledger import Active
+from batchyard.scheduler import nodes
+from batchyard.scheduler.fleet import Node
+from batchyard.scheduler.ledger import ActiveAttempt
+from batchyard.scheduler.task_cache import CachedTask
 from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
 
 CANDIDATE_TASKS_PER_TICK = 200
+_IN_TRANSIT = ("SUBMITTED", "CREATING")
 
 
 def dispatch(tick: Tick) -> None:
-    """Plan attempts while they fit, write them, then queue their launches for after the commit."""
-    free = tick.ledger.free
-    overtaken = Resources(0, 0)
-    planned: list[Active] = []
-    candidates = scheduling.dispatch_candidates(tick.conn, CANDIDATE_TASKS_PER_TICK)
+    """Plan attempts on nodes with room, make anonymous nodes where needed, write, queue the launches."""
+    planned: list[tuple[ActiveAttempt, Node]] = []
+    open_envs = {key for kind, key in tick.fleet.open_pools() if kind == "env" and key is not None}
+    if open_envs:
+        for env_pk in sorted(open_envs & scheduling.envs_with_runnable(tick.conn)):
+            _fill_env(tick, env_pk, planned)
+    blocked = _anonymous(tick, planned)
+    if _retire_unused_anonymous(tick) and blocked:
+        tick.more = True  # the room just given back is for the task that found none
+    if planned:
+        _write(tick, planned)
+
+
+def _fill_env(tick: Tick, env_pk: int, planned: list[tuple[ActiveAttempt, Node]]) -> None:
+    pool = ("env", env_pk)
+    before = len(planned)
+    candidates = scheduling.dispatch_candidates(tick.conn, env_pk, CANDIDATE_TASKS_PER_TICK)
     tick.runtimes.load(tick.conn, [task.pk for task in candidates])
+    for task in candidates:
+        if not tick.fleet.open_nodes(pool):
+            return
+        runtime = tick.runtimes.get(tick.conn, task.pk)
+        if runtime.fault is not None:
+            _fail_runnable(tick, task.pk, runtime.fault)
+            continue
+        room = _concurrency_room(runtime, task)
+        free = tick.fleet.slots(pool, task.pk)
+        if room and not free:
+            return  # strict priority: a task waiting for a node is not overtaken by one queueing deeper
+        _plan(tick, runtime, task, free[:room], planned)
+    if _may_have_more(candidates, len(planned) > before) and tick.fleet.open_nodes(pool):
+        tick.more = True
+
+
+def _anonymous(tick: Tick, planned: list[tuple[ActiveAttempt, Node]]) -> bool:
+    """Returns True if a task found no room for its nodes (and the tasks behind it waited)."""
+    candidates = scheduling.dispatch_candidates(tick.conn, None, CANDIDATE_TASKS_PER_TICK)
+    tick.runtimes.load(tick.conn, [task.pk for task in candidates])
+    in_transit = _nodes_in_transit(tick)
+    before = len(planned), len(tick.provisions)
     for task in candidates:
         runtime = tick.runtimes.get(tick.conn, task.pk)
         if runtime.fault is not None:
-            _fail_unrunnable(tick, task.pk, runtime.fault)
+            _fail_runnable(tick, task.pk, runtime.fault)
             continue
-        active = task.n_starting + task.n_running
-        limit = runtime.spec.max_concurrent
-        if limit and active >= limit:
-            continue  # held back by its own MaxConcurrentNum, not waiting for room: others may go
-        room = _room(free, runtime.demand, task.n_runnable, limit, active)
-        if room == 0 and not free.fits(runtime.demand):
-            # Attempts handed over earlier but still waiting on the executor yield to better-ranked
-            # work: the executor starts its queue in rank order, so this cannot invert priorities.
-            extra = tick.ledger.displaceable(runtime.rank(0)[:3]) - overtaken
-            room = _room(free + extra, runtime.demand, task.n_runnable, limit, active)
-            if room == 0:
-                break  # strict priority order: nothing jumps a task that is waiting for room
-            overtaken += Resources(runtime.demand.cpu * room, runtime.demand.memory_gib * room)
-        for instance in scheduling.runnable_instances(tick.conn, task.pk, room):
-            attempt = Active(
-                0,
-                task.pk,
-                instance.idx,
-                instance.attempts + 1,
-                State.STARTING,
-                runtime.demand,
-                runtime.spec.timeout,
-                runtime.rank(instance.idx),
-            )
-            planned.append(attempt)
-            free -= runtime.demand
-    if not planned:
+        room = _concurrency_room(runtime, task)
+        used = _plan(tick, runtime, task, tick.fleet.slots(("task", task.pk), task.pk)[:room], planned)
+        wanted = min(task.n_runnable, room) - used - in_transit.get(task.pk, 0)
+        if wanted <= 0:
+            continue
+        if not tick.fleet.fits_any(runtime.demand):
+            _no_host(tick, runtime)
+            continue
+        if not _make_nodes(tick, runtime, wanted):
+            return True  # strict priority: the tasks behind this one wait for room too
+    if _may_have_more(candidates, (len(planned), len(tick.provisions)) != before):
+        tick.more = True
+    return False
+
+
+def _may_have_more(candidates: list[Any], progressed: bool) -> bool:
+    """Tasks beyond the candidates read may be served by another tick at once, if this one got
+    somewhere (when it did not, the next would read the same candidates and get nowhere either)."""
+    return progressed and len(candidates) == CANDIDATE_TASKS_PER_TICK
+
+
+def _make_nodes(tick: Tick, runtime: CachedTask, wanted: int) -> bool:
+    """Make up to ``wanted`` nodes for an anonymous task; False if room ran out first."""
+    for _ in range(wanted):
+        host = tick.fleet.place(runtime.demand)
+        if host is None:
+            return False
+        node = nodes.make(
+            tick,
+            env_pk=None,
+            task_pk=runtime.task_pk,
+            instance_type=runtime.spec.instance_type,
+            resources=runtime.demand,
+        )
+        nodes.provision(tick, node, host)
+    return True
+
+
+def _nodes_in_transit(tick: Tick) -> dict[int, int]:
+    """Anonymous nodes on their way, by the task they are for: they will take its instances."""
+    counts: dict[int, int] = {}
+    for node in tick.fleet:
+        if node.task_pk is not None and node.state.value in _IN_TRANSIT:
+            counts[node.task_pk] = counts.get(node.task_pk, 0) + 1
+    return counts
+
+
+def _retire_unused_anonymous(tick: Tick) -> int:
+    """An anonymous node idle after dispatch has no instance of its task to run: it is retired."""
+    retired = 0
+    for kind, key in tick.fleet.open_pools():
+        if kind == "task":
+            for node in tick.fleet.idle((kind, key)):
+                nodes.retire(tick, node)
+                retired += 1
+    return retired
+
+
+def _concurrency_room(runtime: CachedTask, task: Any) -> int:
+    """How many more instances of a task may start now, by its MaxConcurrentNum."""
+    limit = runtime.spec.max_concurrent
+    room = int(task.n_runnable)
+    if limit:
+        room = min(room, limit - task.n_starting - task.n_running)
+    return max(0, room)
+
+
+def _plan(
+    tick: Tick, runtime: CachedTask, task: Any, free: list[Node], planned: list[tuple[ActiveAttempt, Node]]
+) -> int:
+    """Put the task's first runnable instances in these free places on nodes; returns how many it took."""
+    if not free:
+        return 0
+    instances = scheduling.runnable_instances(tick.conn, task.pk, len(free))
+    for instance, node in zip(instances, free, strict=False):
+        attempt = ActiveAttempt(
+            tick.ledger.new_attempt_pk(),
+            task.pk,
+            instance.idx,
+            instance.attempts + 1,
+            State.STARTING,
+            runtime.spec.timeout,
+            node.node_id,
+        )
+        nodes.assign(tick, node, attempt.attempt_pk)
+        planned.append((attempt, node))
+    return min(len(instances), len(free))
+
+
+def _no_host(tick: Tick, runtime: CachedTask) -> None:
+    """No host could ever hold this task's nodes: fail its waiting instances, or let them wait."""
+    reason = nodes.no_host_reason(runtime.spec.instance_type, runtime.demand)
+    if runtime.if_node_fails == "RUNNABLE":
+        if tick.fleet.note_waiting(runtime.task_pk):
+            scheduling.set_reason(tick.conn, runtime.task_pk, State.RUNNABLE, reason + " Waiting for one.")
         return
-    batch = tick.batch()
-    for plan in planned:
-        plan.attempt_pk = tick.ledger.new_attempt_pk()
-    scheduling.insert_attempts(tick.conn, [_new_attempt(batch, plan, tick.now) for plan in planned])
-    batch.write(tick.conn)
-    for plan in planned:
-        tick.ledger.add(plan)
-        tick.launches.append(tick.runtimes.get(tick.conn, plan.task_pk).attempt(plan.attempt_pk, plan.idx))
-    tick.more = len(candidates) == CANDIDATE_TASKS_PER_TICK
+    _fail_runnable(tick, runtime.task_pk, reason)
 
 
-def _fail_unrunnable(tick: Tick, task_pk: int, reason: str) -> None:
+def _fail_runnable(tick: Tick, task_pk: int, reason: str) -> None:
     scheduling.move_all(
         tick.conn, task_pk, State.RUNNABLE, State.FAILED, {"reason": reason, "end_time": tick.now}
     )
     tick.touched.add(task_pk)
 
 
-def _room(free: Resources, demand: Resources, runnable: int, max_concurrent: int | None, active: int) -> int:
-    """How many more instances of a task may start now."""
-    room = runnable
-    if demand.cpu:
-        room = min(room, free.cpu // demand.cpu)
-    if demand.memory_gib:
-        room = min(room, free.memory_gib // demand.memory_gib)
-    if max_concurrent:
-        room = min(room, max_concurrent - active)
-    return max(0, room)
-
-
-def _new_attempt(batch: Batch, plan: Active, now: float) -> dict[str, object]:
-    node = new_id("ins")
-    batch.move(
-        plan.task_pk,
-        plan.idx,
-        State.RUNNABLE,
-        State.STARTING,
-        attempts=plan.number,
-        node_instance_id=node,
-        launch_time=now,
-        running_time=None,
-        end_time=None,
-        exit_code=None,
-        reason="",
-    )
-    return {
-        "pk": plan.attempt_pk,
-        "task_pk": plan.task_pk,
-        "idx": plan.idx,
-        "number": plan.number,
-        "node_instance_id": node,
-        "state": State.STARTING.value,
-        "launch_time": now,
-        "reason": "",
-    }
+def _write(tick: Tick, planned: list[tuple[ActiveAttempt, Node]]) -> None:
+    batch = tick.batch()
+    rows = []
+    for plan, node in planned:
+        batch.move(
+            plan.task_pk,
+            plan.idx,
+            State.RUNNABLE,
+            State.STARTING,
+            attempts=plan.number,
+            node_instance_id=node.instance_id,
+            launch_time=tick.now,
+            running_time=None,
+            end_time=None,
+            exit_code=None,
+            reason="",
+        )
+        rows.append(
+            {
+                "pk": plan.attempt_pk,
+                "task_pk": plan.task_pk,
+                "idx": plan.idx,
+                "number": plan.number,
+                "node_instance_id": node.instance_id,
+                "state": State.STARTING.value,
+                "launch_time": tick.now,
+                "reason": "",
+            }
+        )
+    scheduling.insert_attempts(tick.conn, rows)
+    batch.write(tick.conn)
+    for plan, node in planned:
+        tick.ledger.add(plan)
+        runtime = tick.runtimes.get(tick.conn, plan.task_pk)
+        tick.launches.append(runtime.attempt(plan.attempt_pk, plan.idx, node.node_id))

@@ -1,11 +1,25 @@
-"""Recording what attempts did: started, or finished with an outcome that may mean a retry."""
+"""Recording what nodes and attempts did: nodes ready, failed or lost; attempts started, or finished
+with an outcome that may mean a retry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from batchyard.domain.attempts import Failure
 from batchyard.domain.states import State
-from batchyard.executors.base import AttemptEvent, AttemptFinished, AttemptStarted, Failure
+from batchyard.executors.base import (
+    AttemptFinished,
+    AttemptStarted,
+    Event,
+    NodeEvent,
+    NodeFailed,
+    NodeLost,
+    NodeReady,
+)
+from batchyard.scheduler import nodes
 from batchyard.scheduler.batch import Batch
-from batchyard.scheduler.ledger import Active
+from batchyard.scheduler.intents import cancel
+from batchyard.scheduler.ledger import ActiveAttempt
 from batchyard.scheduler.tick import Tick
 
 # Retries for attempts that failed through no fault of the command (lost node, failed upload),
@@ -21,33 +35,47 @@ _EXTRA_RETRIES: dict[Failure, int | None] = {
 }
 
 
-def apply_events(tick: Tick, events: list[AttemptEvent]) -> None:
+def apply_events(tick: Tick, events: list[Event], action_if_inactive: Callable[[int], str]) -> None:
+    """``action_if_inactive`` gives an environment's ActionIfComputeNodeInactive, for lost nodes."""
     batch = tick.batch()
     for event in events:
-        active = tick.ledger.get(event.attempt_pk)
-        if active is None:  # already recorded: an event is applied at most once
-            if isinstance(event, AttemptFinished):
-                tick.ended.append(event.attempt_pk)  # still, the executor may reuse what it kept
-            continue
-        if isinstance(event, AttemptStarted):
-            _started(tick, batch, active, event)
+        if isinstance(event, AttemptStarted | AttemptFinished):
+            active = tick.ledger.get(event.attempt_pk)
+            if active is None:  # already recorded: an event is applied at most once
+                continue
+            if isinstance(event, AttemptStarted):
+                _started(tick, batch, active, event)
+            else:
+                _finished(tick, batch, active, event)
         else:
-            _finished(tick, batch, active, event)
+            _node_event(tick, event, action_if_inactive)
     batch.write(tick.conn)
 
 
-def _started(tick: Tick, batch: Batch, active: Active, event: AttemptStarted) -> None:
+def _node_event(tick: Tick, event: NodeEvent, action_if_inactive: Callable[[int], str]) -> None:
+    node = tick.fleet.get(event.node_id)
+    if node is None:
+        return
+    if isinstance(event, NodeReady):
+        nodes.ready(tick, node, event.handle)
+    elif isinstance(event, NodeFailed):
+        nodes.creation_failed(tick, node, event.reason)
+    elif isinstance(event, NodeLost):
+        policy = action_if_inactive(node.env_pk) if node.env_pk is not None else nodes.RECREATE
+        nodes.lost(tick, node, event.reason, policy)
+
+
+def _started(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptStarted) -> None:
     if active.state is not State.STARTING:
         return
     batch.move(active.task_pk, active.idx, State.STARTING, State.RUNNING, running_time=event.at)
-    batch.attempt(event.attempt_pk, state=State.RUNNING.value, running_time=event.at)
+    batch.attempt(event.attempt_pk, state=State.RUNNING.value, running_time=event.at, handle=event.handle)
     active.state = State.RUNNING
     tick.ledger.start_clock(active, event.at)
 
 
-def _finished(tick: Tick, batch: Batch, active: Active, event: AttemptFinished) -> None:
+def _finished(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptFinished) -> None:
     tick.ledger.remove(event.attempt_pk)
-    tick.ended.append(event.attempt_pk)
     spec = tick.runtimes.get(tick.conn, active.task_pk).spec
     target, reason = outcome(active, event, spec.max_retry, spec.failed_action)
     batch.attempt(
@@ -68,11 +96,21 @@ def _finished(tick: Tick, batch: Batch, active: Active, event: AttemptFinished) 
         if target is not State.RUNNABLE
         else f"Attempt {active.number} failed; retrying: {reason}",
     )
-    if target is State.FAILED_INTERRUPTED:
-        tick.ledger.hold(active.task_pk, active.idx, active.demand)
+    node = tick.fleet.get(active.node_id)
+    if node is not None:
+        if active.started_at is not None:  # how long it ran tunes its pool's depth
+            tick.fleet.observe(node.pool, active.task_pk, event.at - active.started_at)
+        held = (active.task_pk, active.idx) if target is State.FAILED_INTERRUPTED else None
+        nodes.freed(tick, node, event.attempt_pk, held)
+        if held is not None:  # the node is kept for this instance: what waited for it runs elsewhere
+            waiting = [a for a in map(tick.ledger.get, node.queue) if a is not None]
+            reason = f"The compute node {node.node_id} is kept for an interrupted instance."
+            cancel(tick, waiting, reason, retry=True, blame=Failure.SYSTEM)
 
 
-def outcome(active: Active, event: AttemptFinished, max_retry: int, failed_action: str) -> tuple[State, str]:
+def outcome(
+    active: ActiveAttempt, event: AttemptFinished, max_retry: int, failed_action: str
+) -> tuple[State, str]:
     """The instance's next state and reason after one attempt ended."""
     if event.failure is Failure.NONE:
         return State.SUCCEED, ""
@@ -80,7 +118,7 @@ def outcome(active: Active, event: AttemptFinished, max_retry: int, failed_actio
     reason = cancel.reason if cancel is not None else event.reason
     if cancel is not None and not cancel.retry:
         return State.FAILED, reason
-    extra = _EXTRA_RETRIES[event.failure]
+    extra = _EXTRA_RETRIES[cancel.blame if cancel is not None and cancel.blame else event.failure]
     budget = 0 if extra is None else max_retry + extra
     if active.number <= budget:
         return State.RUNNABLE, reason

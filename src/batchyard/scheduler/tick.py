@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 
-from batchyard.executors.base import AttemptSpec
+from batchyard.domain.attempts import AttemptSpec
+from batchyard.executors.base import NodeSpec
 from batchyard.scheduler.batch import Batch
+from batchyard.scheduler.fleet import Fleet, Node
 from batchyard.scheduler.ledger import Ledger
-from batchyard.scheduler.runtime import RuntimeCache
+from batchyard.scheduler.task_cache import TaskCache
+from batchyard.store import nodes as node_store
+
+
+@dataclass
+class NodeBook:
+    """One tick's node and activity rows, written together at its end; a row made and changed in the
+    same tick is inserted once, and one made and removed is never written."""
+
+    inserts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deletes: set[int] = field(default_factory=set)
+    new_activities: dict[int, dict[str, Any]] = field(default_factory=dict)
+    activity_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def insert(self, pk: int, row: dict[str, Any]) -> None:
+        self.inserts[pk] = row
+
+    def set(self, node: Node, **values: Any) -> None:
+        target = self.inserts.get(node.pk)
+        if target is None:
+            target = self.updates.setdefault(node.pk, {})
+        target.update(values)
+
+    def delete(self, node: Node) -> None:
+        self.updates.pop(node.pk, None)
+        if self.inserts.pop(node.pk, None) is None:
+            self.deletes.add(node.pk)
+
+    def activity(self, pk: int, row: dict[str, Any]) -> None:
+        self.new_activities[pk] = row
+
+    def set_activity(self, pk: int, **values: Any) -> None:
+        target = self.new_activities.get(pk)
+        if target is None:
+            target = self.activity_updates.setdefault(pk, {})
+        target.update(values)
+
+    def write(self, conn: Connection) -> None:
+        node_store.write_nodes(conn, list(self.inserts.values()), self.updates, self.deletes)
+        node_store.write_activities(conn, list(self.new_activities.values()), self.activity_updates)
 
 
 @dataclass
@@ -17,11 +60,15 @@ class Tick:
     conn: Connection
     now: float
     ledger: Ledger
-    runtimes: RuntimeCache
+    fleet: Fleet
+    runtimes: TaskCache
+    book: NodeBook = field(default_factory=NodeBook)
     touched: set[int] = field(default_factory=set)
+    envs: set[int] = field(default_factory=set)  # environments whose node count may need mending
     launches: list[AttemptSpec] = field(default_factory=list)
     cancels: list[int] = field(default_factory=list)
-    ended: list[int] = field(default_factory=list)  # attempts whose end this tick records
+    provisions: list[NodeSpec] = field(default_factory=list)
+    retirements: list[str] = field(default_factory=list)
     more: bool = False
 
     def batch(self) -> Batch:

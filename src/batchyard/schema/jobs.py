@@ -153,7 +153,11 @@ class DescribeJobSubmitInfoResponse(ApiModel):
 
 
 class TaskInstanceView(ApiModel):
-    """One task instance; the node, times and exit code stay null until the instance gets that far."""
+    """One task instance; the node, times and exit code stay null until the instance gets that far.
+
+    ``StateIfCreateCvmFailed`` is not in the current SDK model (which ignores it); an older official
+    DescribeTask example shows it on every instance, and batchyard keeps showing it.
+    """
 
     TaskInstanceIndex: Int64
     TaskInstanceState: str
@@ -166,6 +170,7 @@ class TaskInstanceView(ApiModel):
     EndTime: str | None
     RedirectInfo: common.RedirectInfo
     StateDetailedReason: str
+    StateIfCreateCvmFailed: str
 
 
 class DescribeTaskResponse(ApiModel):

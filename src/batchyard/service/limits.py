@@ -1,4 +1,5 @@
-"""Value limits of a job, as data: the documented ones and those batchyard chose where docs are silent."""
+"""Value limits of jobs and compute environments, as data: the documented ones and those batchyard
+chose where docs are silent."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ TAG_VALUE_MAX: Final = 255
 # 128 KiB; the limits leave room for the launch wrapper and the node's own environment.
 COMMAND_MAX_BYTES: Final = 64 * 1024
 ENV_VARS_MAX_BYTES: Final = 64 * 1024
-STATES_IF_CREATE_CVM_FAILED: Final = ("FAILED", "RUNNABLE")
+STATES_IF_CREATE_CVM_FAILED: Final = ("FAILED", "RUNNABLE")  # the first is the default
 NOTIFICATION_TARGETS: Final = ("CMQ", "TDMQ_CMQ")
 IMAGE_ID: Final = re.compile(r"img-[a-z0-9]{8}")
 DISK_TYPES: Final = frozenset(
@@ -44,3 +45,10 @@ DISK_TYPES: Final = frozenset(
 ENV_VAR_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FAILED_ACTIONS: Final = ("TERMINATE", "INTERRUPT", "FAST_INTERRUPT")
 DEPEND_ON_VALUES: Final = ("PRE_TASK_SUCCEED", "PRE_TASK_AT_LEAST_PARTLY_SUCCEED", "PRE_TASK_FINISHED")
+
+# Named compute environments (API_NOTES §2.9, §2.13).
+ENV_NAME_MAX: Final = 60  # undocumented; the same as job and template names
+ENV_DESCRIPTION_MAX: Final = 200  # undocumented; the same as job and template descriptions
+ACTIONS_IF_INACTIVE: Final = ("RECREATE",)  # the only policy the docs name, and the default
+RESOURCE_MAX_RETRY_COUNT_MAX: Final = 100
+IDS_PER_CALL_MAX: Final = 100  # TerminateComputeNodes, AttachInstances, DetachInstances

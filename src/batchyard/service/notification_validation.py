@@ -1,4 +1,5 @@
-"""Checks on ``Job.Notifications``, so a user learns of a malformed one with its documented code.
+"""Checks on ``Job.Notifications`` and ``ComputeEnv.Notifications``, so a user learns of a malformed
+one with its documented code.
 
 Delivery (CMQ / TDMQ topics) is not implemented, so even a valid configuration is then refused
 rather than accepted and never delivered.
@@ -15,30 +16,39 @@ from batchyard.schema.common import Notification
 TOPIC_NAME_MAX: Final = 64
 _TOPIC_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _STATES: Final = ("RUNNING", "SUCCEED", "FAILED", "FAILED_INTERRUPTED")
+_NODE_EVENTS: Final = [
+    f"COMPUTE_NODE_{s}" for s in ("CREATED", "CREATION_FAILED", "RUNNING", "ABNORMAL", "DELETING")
+]
+# The events each action may subscribe to (the ``EventConfig`` model says which action each suits).
 JOB_EVENTS: Final = frozenset(
-    [f"{scope}_{state}" for scope in ("JOB", "TASK", "TASK_INSTANCE") for state in _STATES]
-    + [f"COMPUTE_NODE_{s}" for s in ("CREATED", "CREATION_FAILED", "RUNNING", "ABNORMAL", "DELETING")]
+    [f"{scope}_{state}" for scope in ("JOB", "TASK", "TASK_INSTANCE") for state in _STATES] + _NODE_EVENTS
 )
+ENV_EVENTS: Final = frozenset(["COMPUTE_ENV_CREATED", "COMPUTE_ENV_DELETED", *_NODE_EVENTS])
 
 
-def check_notifications(notifications: list[Notification]) -> None:
+def check_notifications(
+    notifications: list[Notification], where: str = "Job.Notifications", events: frozenset[str] = JOB_EVENTS
+) -> None:
     for i, notification in enumerate(notifications):
-        where = f"Job.Notifications.{i}"
-        _check_topic(notification.TopicName, where)
-        seen: set[str] = set()
-        for j, config in enumerate(notification.EventConfigs):
-            name = config.EventName
-            if name not in JOB_EVENTS:
-                raise ApiError(
-                    "InvalidParameterValue", f"`{where}.EventConfigs.{j}.EventName` `{name}` is unknown."
-                )
-            if name in seen:
-                raise ApiError(
-                    "InvalidParameter.NotificationEventNameDuplicate", f"`{where}` lists {name} twice."
-                )
-            seen.add(name)
+        _check_notification(notification, f"{where}.{i}", events)
     if notifications:
-        raise ApiError("InvalidParameterValue", "Job.Notifications is not supported by this server yet.")
+        raise ApiError("InvalidParameterValue", f"{where} is not supported by this server yet.")
+
+
+def _check_notification(notification: Notification, where: str, events: frozenset[str]) -> None:
+    _check_topic(notification.TopicName, where)
+    seen: set[str] = set()
+    for j, config in enumerate(notification.EventConfigs):
+        name = config.EventName
+        if name not in events:
+            raise ApiError(
+                "InvalidParameterValue", f"`{where}.EventConfigs.{j}.EventName` `{name}` is unknown here."
+            )
+        if name in seen:
+            raise ApiError(
+                "InvalidParameter.NotificationEventNameDuplicate", f"`{where}` lists {name} twice."
+            )
+        seen.add(name)
 
 
 def _check_topic(name: str, where: str) -> None:

@@ -6,18 +6,23 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import Connection
+
 from batchyard.config.settings import Settings
 from batchyard.domain.dag import order_tasks
 from batchyard.domain.dependencies import DEFAULT_DEPEND_ON
 from batchyard.domain.errors import ApiError
-from batchyard.domain.ids import new_id
+from batchyard.domain.ids import ENV_ID, new_id
 from batchyard.domain.states import State
-from batchyard.schema.common import Job, Placement, Tag, Task
+from batchyard.schema.common import Job, Task
 from batchyard.schema.jobs import SubmitJobRequest
 from batchyard.service import limits
 from batchyard.service.context import Caller, Wake
+from batchyard.service.env_validation import check_data_zones, placement_zone
+from batchyard.service.fields import check_choice, check_client_token, check_tags
 from batchyard.service.notification_validation import check_notifications
 from batchyard.service.task_validation import task_spec
+from batchyard.store import envs
 from batchyard.store.database import Database
 from batchyard.store.quota import count_new_job
 from batchyard.store.submissions import DuplicateJobId, NewJob, NewTask, find_by_client_token, insert_job
@@ -34,7 +39,7 @@ class JobSubmitter:
         self._wake = wake
 
     def submit(self, caller: Caller, request: SubmitJobRequest) -> str:
-        job = self._validate(caller, request)
+        job, env_ids = self._validate(caller, request)
         for _ in range(_ID_ATTEMPTS):
             try:
                 with self._db.write() as conn:
@@ -42,6 +47,7 @@ class JobSubmitter:
                         earlier = find_by_client_token(conn, caller.account, request.ClientToken)
                         if earlier is not None:
                             return _replay(earlier, job.submit_info)
+                    _check_envs_still_usable(conn, caller, env_ids)
                     if count_new_job(conn, caller.account, caller.region) > self._job_quota:
                         raise ApiError(  # rolls the count back with the transaction
                             "LimitExceeded.JobQuota",
@@ -55,8 +61,9 @@ class JobSubmitter:
             return job.job_id
         raise ApiError("InternalError", "Could not allocate a job id; please retry.")
 
-    def _validate(self, caller: Caller, request: SubmitJobRequest) -> NewJob:
-        zone = self._zone(caller.region, request.Placement)
+    def _validate(self, caller: Caller, request: SubmitJobRequest) -> tuple[NewJob, set[str]]:
+        """The job to insert, and the named environments its tasks run in."""
+        zone = placement_zone(self._zones, caller.region, request.Placement)
         spec = request.Job
         _check_job_fields(spec, request.ClientToken)
         names = [_task_name(task.TaskName, i) for i, task in enumerate(spec.Tasks)]
@@ -65,17 +72,22 @@ class JobSubmitter:
         order_tasks(names, edges)
         has_predecessor = {end for _, end in edges}
         for i, task in enumerate(spec.Tasks):
-            self._check_env_zones(caller.region, task, i)
+            data = task.ComputeEnv.EnvData if task.ComputeEnv else None
+            check_data_zones(self._zones, caller.region, data, f"Job.Tasks.{i}.ComputeEnv")
         _check_total_instances(spec.Tasks)
+        named = self._named_envs(caller, spec.Tasks)
+        env_types = {env_id: env.instance_type for env_id, env in named.items()}
         tasks = [
             NewTask(
                 name=name,
                 instance_num=_instance_num(task.TaskInstanceNum, i),
-                spec=task_spec(task, f"Job.Tasks.{i}", self._instance_types),
+                spec=task_spec(task, f"Job.Tasks.{i}", self._instance_types, env_types),
                 initial=State.PENDING if name in has_predecessor else State.RUNNABLE,
+                env_pk=named[task.EnvId].pk if task.EnvId is not None else None,
             )
             for i, (name, task) in enumerate(zip(names, spec.Tasks, strict=True))
         ]
+        used = {task.EnvId for task in spec.Tasks if task.EnvId is not None}
         return NewJob(
             job_id=new_id("job"),
             account=caller.account,
@@ -91,24 +103,25 @@ class JobSubmitter:
             create_time=time.time(),
             tasks=tasks,
             edges=edges,
+        ), used
+
+    def _named_envs(self, caller: Caller, tasks: list[Task]) -> dict[str, Any]:
+        """The caller's usable environments among the well-formed ``EnvId`` of the tasks; ``task_spec``
+        refuses the others in task order."""
+        wanted = {t.EnvId for t in tasks if t.EnvId is not None and ENV_ID.fullmatch(t.EnvId)}
+        if not wanted:
+            return {}
+        with self._db.read() as conn:
+            return envs.usable_envs(conn, caller.account, caller.region, wanted)
+
+
+def _check_envs_still_usable(conn: Connection, caller: Caller, env_ids: set[str]) -> None:
+    """Checked again where the job is written: DeleteComputeEnv may have begun since validation."""
+    gone = env_ids - set(envs.usable_envs(conn, caller.account, caller.region, env_ids))
+    if gone:
+        raise ApiError(
+            "ResourceNotFound.ComputeEnv", f"The compute environment `{min(gone)}` does not exist."
         )
-
-    def _check_env_zones(self, region: str, task: Task, i: int) -> None:
-        data = task.ComputeEnv.EnvData if task.ComputeEnv else None
-        for zone in (data.Zones or []) if data else []:
-            if zone not in self._zones.get(region, []):
-                raise ApiError(
-                    "InvalidParameterValue.InvalidZoneMismatchRegion",
-                    f"`Job.Tasks.{i}.ComputeEnv.EnvData.Zones` names `{zone}`, outside region `{region}`.",
-                )
-
-    def _zone(self, region: str, placement: Placement) -> str:
-        zone = placement.Zone
-        if zone in self._zones.get(region, []):
-            return zone
-        if any(zone in zones for zones in self._zones.values()):
-            raise ApiError("InvalidZone.MismatchRegion", f"The zone `{zone}` is not in region `{region}`.")
-        raise ApiError("InvalidParameterValue.UnavailableZone", f"The zone `{zone}` is not available.")
 
 
 def _check_job_fields(job: Job, client_token: str | None) -> None:
@@ -130,18 +143,11 @@ def _check_job_fields(job: Job, client_token: str | None) -> None:
             "InvalidParameterValue",
             f"Job.TaskExecutionDependOn must be one of {', '.join(limits.DEPEND_ON_VALUES)}.",
         )
-    _check_choice(
-        job.StateIfCreateCvmFailed, limits.STATES_IF_CREATE_CVM_FAILED, "Job.StateIfCreateCvmFailed"
-    )
-    _check_choice(job.NotificationTarget, limits.NOTIFICATION_TARGETS, "Job.NotificationTarget")
-    _check_tags(job.Tags or [])
+    check_choice(job.StateIfCreateCvmFailed, limits.STATES_IF_CREATE_CVM_FAILED, "Job.StateIfCreateCvmFailed")
+    check_choice(job.NotificationTarget, limits.NOTIFICATION_TARGETS, "Job.NotificationTarget")
+    check_tags(job.Tags or [], "Job.Tags")
     check_notifications(job.Notifications or [])
-    if client_token is not None and (
-        not client_token.isascii() or not 0 < len(client_token) <= limits.CLIENT_TOKEN_MAX
-    ):
-        raise ApiError(
-            "InvalidParameterValue", f"ClientToken must be 1..{limits.CLIENT_TOKEN_MAX} ASCII characters."
-        )
+    check_client_token(client_token)
 
 
 def _check_total_instances(tasks: list[Task]) -> None:
@@ -151,27 +157,6 @@ def _check_total_instances(tasks: list[Task]) -> None:
             "InvalidParameterValue.TaskInstanceNum",
             f"A job holds at most {limits.JOB_INSTANCES_MAX} task instances in all, not {total}.",
         )
-
-
-def _check_choice(value: str | None, choices: tuple[str, ...], where: str) -> None:
-    if value is not None and value not in choices:
-        raise ApiError("InvalidParameterValue", f"`{where}` must be one of {', '.join(choices)}.")
-
-
-def _check_tags(tags: list[Tag]) -> None:
-    if len(tags) > limits.TAGS_MAX:
-        raise ApiError("InvalidParameterValue.LimitExceeded", f"A job takes at most {limits.TAGS_MAX} tags.")
-    seen: set[str] = set()
-    for i, tag in enumerate(tags):
-        if not 0 < len(tag.Key) <= limits.TAG_KEY_MAX or len(tag.Value) > limits.TAG_VALUE_MAX:
-            raise ApiError(
-                "InvalidParameterValue",
-                f"`Job.Tags.{i}` needs a Key of 1..{limits.TAG_KEY_MAX} characters "
-                f"and a Value of at most {limits.TAG_VALUE_MAX}.",
-            )
-        if tag.Key in seen:
-            raise ApiError("InvalidParameterValue", f"`Job.Tags.{i}.Key` `{tag.Key}` is given twice.")
-        seen.add(tag.Key)
 
 
 def _task_name(name: str | None, i: int) -> str:

@@ -1,38 +1,45 @@
 """Turning one requested task into a ``TaskSpec``, refusing what batchyard cannot honour.
 
 Everything here runs before anything is stored. Features that would change what a task does
-(mappings, packages, containers, named environments) are refused with a clear message until they
-are implemented, rather than silently ignored; CVM details that only describe the virtual machine
-(image, disks, network) are accepted and have no effect on a local node.
+(mappings, packages, containers) are refused with a clear message until they are implemented, rather
+than silently ignored; CVM details that only describe the virtual machine (image, disks, network)
+are accepted and have no effect on a local node. A task names a compute environment either inline
+(``ComputeEnv``) or by ``EnvId``; the caller resolves env ids to instance types beforehand, as only
+it can read the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from batchyard.config.catalog import InstanceType
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import ENV_ID
 from batchyard.domain.redirect import log_file_name
 from batchyard.domain.task_spec import TaskSpec
-from batchyard.schema.common import AnonymousComputeEnv, Application, RedirectInfo, Task
+from batchyard.schema.common import Application, RedirectInfo, Task
 from batchyard.service import limits
+from batchyard.service.env_validation import (
+    catalog_type,
+    check_cvm_fields,
+    check_env_type,
+    refuse_not_yet,
+    requested_types,
+)
 from batchyard.storage.paths import check_file_name, parse_remote
 
-# Members whose effect is not implemented yet; refusing beats pretending.
-_NOT_YET: tuple[tuple[str, str], ...] = (
-    ("InputMappings", "InputMappings"),
-    ("OutputMappings", "OutputMappings"),
-    ("Authentications", "Authentications"),
-)
+# Members whose effect is not implemented yet.
+NOT_YET: Final = ("InputMappings", "OutputMappings", "Authentications")
 
 
-def task_spec(task: Task, where: str, instance_types: Mapping[str, InstanceType]) -> TaskSpec:
-    for member, label in _NOT_YET:
-        if getattr(task, member):
-            raise ApiError("InvalidParameterValue", f"`{where}.{label}` is not supported by this server yet.")
+def task_spec(
+    task: Task, where: str, instance_types: Mapping[str, InstanceType], env_types: Mapping[str, str]
+) -> TaskSpec:
+    """``env_types``: the instance type of each named environment the caller may run tasks in."""
+    refuse_not_yet(task, NOT_YET, where)
     _check_local_redirect(task, where)
-    kind = _instance_type(task, where, instance_types)
+    kind = _instance_type(task, where, instance_types, env_types)
     redirect = task.RedirectInfo or RedirectInfo()
     stdout = _redirect(task, redirect.StdoutRedirectPath, redirect.StdoutRedirectFileName, "stdout", where)
     stderr = _redirect(task, redirect.StderrRedirectPath, redirect.StderrRedirectFileName, "stderr", where)
@@ -42,6 +49,7 @@ def task_spec(task: Task, where: str, instance_types: Mapping[str, InstanceType]
         instance_type=kind[0],
         cpu=kind[1].cpu,
         memory_gib=kind[1].memory_gib,
+        gpu=kind[1].gpu,
         stdout_path=stdout[0],
         stderr_path=stderr[0],
         stdout_name=stdout[1],
@@ -99,68 +107,30 @@ def _env(task: Task, where: str) -> tuple[tuple[str, str], ...]:
 
 
 def _instance_type(
-    task: Task, where: str, instance_types: Mapping[str, InstanceType]
+    task: Task, where: str, instance_types: Mapping[str, InstanceType], env_types: Mapping[str, str]
 ) -> tuple[str, InstanceType]:
     if task.EnvId is not None and task.ComputeEnv is None:
-        if not ENV_ID.fullmatch(task.EnvId):
-            raise ApiError("InvalidParameter.EnvIdMalformed", f"`{where}.EnvId` `{task.EnvId}` is malformed.")
-        raise ApiError(
-            "ResourceNotFound.ComputeEnv", f"The compute environment `{task.EnvId}` does not exist."
-        )
+        return _named_env_type(task.EnvId, where, instance_types, env_types)
     if task.ComputeEnv is None or task.EnvId is not None:
         raise ApiError(
             "AllowedOneAttributeInEnvIdAndComputeEnv", f"`{where}` needs exactly one of EnvId and ComputeEnv."
         )
-    _check_cvm_fields(task.ComputeEnv, where)
-    name = _requested_type(task.ComputeEnv, where)
-    if name not in instance_types:
-        raise ApiError(
-            "InvalidParameterValue.InstanceType", f"The instance type `{name}` is not offered here."
-        )
-    return name, instance_types[name]
+    env_where = f"{where}.ComputeEnv"
+    check_cvm_fields(task.ComputeEnv.EnvData, env_where)
+    check_env_type(task.ComputeEnv.EnvType, env_where)
+    name = requested_types(task.ComputeEnv.EnvData, env_where)[0]  # the others are fallbacks
+    return name, catalog_type(name, instance_types)
 
 
-def _requested_type(env: AnonymousComputeEnv, where: str) -> str:
-    if env.EnvType not in (None, "MANAGED"):
-        raise ApiError("InvalidParameterValue.ComputeEnv", f"`{where}.ComputeEnv.EnvType` must be MANAGED.")
-    data = env.EnvData
-    listed = [] if data is None else data.InstanceTypes or []
-    if len(set(listed)) != len(listed):
-        raise ApiError(
-            "InvalidParameterValue.InstanceTypeDuplicate",
-            f"`{where}.ComputeEnv.EnvData.InstanceTypes` repeats a type.",
-        )
-    names = [] if data is None else [data.InstanceType, *listed]
-    name = next((n for n in names if n), None)
+def _named_env_type(
+    env_id: str, where: str, instance_types: Mapping[str, InstanceType], env_types: Mapping[str, str]
+) -> tuple[str, InstanceType]:
+    if not ENV_ID.fullmatch(env_id):
+        raise ApiError("InvalidParameter.EnvIdMalformed", f"`{where}.EnvId` `{env_id}` is malformed.")
+    name = env_types.get(env_id)
     if name is None:
-        raise ApiError(
-            "InvalidParameterValue.ComputeEnv", f"`{where}.ComputeEnv.EnvData` must name an InstanceType."
-        )
-    return name
-
-
-def _check_cvm_fields(env: AnonymousComputeEnv, where: str) -> None:
-    data = env.EnvData
-    if data is None:
-        return
-    if data.ImageId and not limits.IMAGE_ID.fullmatch(data.ImageId):
-        raise ApiError(
-            "InvalidParameter.ImageIdMalformed", f"`{where}.ComputeEnv.EnvData.ImageId` is malformed."
-        )
-    disks = [
-        ("SystemDisk", data.SystemDisk),
-        *((f"DataDisks.{i}", d) for i, d in enumerate(data.DataDisks or [])),
-    ]
-    for name, disk in disks:
-        if disk is not None and (disk.DiskType or "CLOUD_BASIC") not in limits.DISK_TYPES:
-            raise ApiError(
-                "InvalidParameter.CvmParameters", f"`{where}.ComputeEnv.EnvData.{name}.DiskType` is unknown."
-            )
-        if disk is not None and disk.DiskSize is not None and disk.DiskSize <= 0:
-            raise ApiError(
-                "InvalidParameter.CvmParameters",
-                f"`{where}.ComputeEnv.EnvData.{name}.DiskSize` must be positive.",
-            )
+        raise ApiError("ResourceNotFound.ComputeEnv", f"The compute environment `{env_id}` does not exist.")
+    return name, catalog_type(name, instance_types)
 
 
 def _check_local_redirect(task: Task, where: str) -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.domain.attempts import LogRef
 from batchyard.domain.errors import ApiError
 from batchyard.domain.states import State
 from batchyard.domain.task_spec import UNREADABLE, TaskSpec, stored_spec
 from batchyard.domain.times import iso, iso_or_none
-from batchyard.runner.logs import read_tail
-from batchyard.runner.paths import AttemptPaths
 from batchyard.schema.common import Filter
 from batchyard.schema.jobs import (
     DescribeTaskLogsRequest,
@@ -23,7 +21,7 @@ from batchyard.schema.jobs import (
     DescribeTaskResponse,
     TaskInstanceLog,
 )
-from batchyard.service import views
+from batchyard.service import listing, views
 from batchyard.service.context import Caller
 from batchyard.service.jobs import find_job
 from batchyard.service.submit import check_task_name
@@ -47,21 +45,20 @@ def find_task(conn: Connection, caller: Caller, job_id: str, task_name: str) -> 
     return job, task
 
 
-# Where a running attempt writes its logs now (they reach the attempt's own files when it ends).
-LiveLogs = Callable[[int], tuple[str, str] | None]
+# The executor's reader of an attempt's logs, wherever its node keeps them.
+LogTail = Callable[[LogRef, str, int], bytes | None]
 
 
 class TaskReader:
-    def __init__(self, db: Database, runs_dir: Path, log_tail_bytes: int, live_logs: LiveLogs) -> None:
+    def __init__(self, db: Database, log_tail_bytes: int, log_tail: LogTail) -> None:
         self._db = db
-        self._runs_dir = runs_dir
         self._tail = log_tail_bytes
-        self._live_logs = live_logs
+        self._log_tail = log_tail
 
     def describe(self, caller: Caller, request: DescribeTaskRequest) -> DescribeTaskResponse:
         states = _state_filter(request.Filters)
         offset = request.Offset or 0
-        limit = _limit(request.Limit, INSTANCES_LIMIT_DEFAULT, INSTANCES_LIMIT_MAX)
+        limit = listing.page_limit(request.Limit, INSTANCES_LIMIT_DEFAULT, INSTANCES_LIMIT_MAX)
         with self._db.read() as conn:
             job, task = find_task(conn, caller, request.JobId, request.TaskName)
             rows = queries.instances_page(conn, task.pk, states, offset, limit)
@@ -73,7 +70,7 @@ class TaskReader:
             CreateTime=iso(task.create_time),
             EndTime=iso_or_none(task.end_time),
             TaskInstanceTotalCount=_matching(task, states),
-            TaskInstanceSet=[views.instance_view(r, task, spec, job.job_id) for r in rows],
+            TaskInstanceSet=[views.instance_view(r, task, spec, job) for r in rows],
             TaskInstanceMetrics=views.instance_metrics([task]),
         )
 
@@ -83,7 +80,7 @@ class TaskReader:
                 "InvalidParameter.InvalidParameterCombination",
                 "TaskInstanceIndexes and Offset cannot be given together.",
             )
-        limit = _limit(request.Limit, LOGS_LIMIT_DEFAULT, LOGS_LIMIT_MAX)
+        limit = listing.page_limit(request.Limit, LOGS_LIMIT_DEFAULT, LOGS_LIMIT_MAX)
         with self._db.read() as conn:
             job, task = find_task(conn, caller, request.JobId, request.TaskName)
             rows = self._log_rows(conn, task, request, limit)
@@ -124,17 +121,10 @@ class TaskReader:
         )
 
     def _log_tails(self, job_id: str, attempt_pk: int) -> tuple[bytes, bytes]:
-        """From the node while the attempt runs, else from its own files (absent when it wrote nothing).
-
-        A log that ends just between the two reads has been renamed to the attempt's file already.
-        """
-        kept = AttemptPaths.of(self._runs_dir, job_id, attempt_pk)
-        live = self._live_logs(attempt_pk)
-        tails = []
-        for index, path in enumerate((kept.stdout, kept.stderr)):
-            tail = None if live is None else read_tail(live[index], self._tail)
-            tails.append(tail or read_tail(path, self._tail))
-        return tails[0], tails[1]
+        ref = LogRef(job_id, attempt_pk, None)
+        return self._log_tail(ref, "stdout", self._tail) or b"", self._log_tail(
+            ref, "stderr", self._tail
+        ) or b""
 
 
 def _matching(task: Any, states: list[str] | None) -> int:
@@ -161,11 +151,3 @@ def _state_filter(filters: list[Filter] | None) -> list[str] | None:
             raise ApiError("InvalidParameterValue.InvalidFilter", f"`{unknown[0]}` is not an instance state.")
         states = [v for v in f.Values if states is None or v in states]
     return states
-
-
-def _limit(limit: int | None, default: int, maximum: int) -> int:
-    if limit is None:
-        return default
-    if not 0 < limit <= maximum:
-        raise ApiError("InvalidParameterValue.LimitExceeded", f"Limit must be 1..{maximum}.")
-    return limit

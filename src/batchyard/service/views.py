@@ -11,6 +11,7 @@ from batchyard.domain.task_spec import TaskSpec
 from batchyard.domain.times import iso, iso_or_none
 from batchyard.schema.common import Placement, RedirectInfo, Tag
 from batchyard.schema.jobs import JobView, TaskInstanceMetrics, TaskInstanceView, TaskMetrics, TaskView
+from batchyard.service import limits
 from batchyard.store.queries import counters
 
 
@@ -33,8 +34,13 @@ def instance_metrics(task_rows: list[Any]) -> TaskInstanceMetrics:
     return TaskInstanceMetrics(**metrics_kwargs(totals))
 
 
-def tags(job: Any) -> list[Tag]:
-    return [Tag(Key=t["Key"], Value=t["Value"]) for t in job.tags]
+def tags(row: Any) -> list[Tag]:
+    """A job's or a compute environment's tags, kept as given."""
+    return [Tag(Key=t["Key"], Value=t["Value"]) for t in row.tags]
+
+
+def placement(zone: str) -> Placement:
+    return Placement(Zone=zone, ProjectId=0, HostIds=[])
 
 
 def task_view(task: Any) -> TaskView:
@@ -52,7 +58,7 @@ def job_view(job: Any, task_states: list[str]) -> JobView:
         JobName=job.name,
         JobState=job.state,
         Priority=job.priority,
-        Placement=Placement(Zone=job.zone, ProjectId=0, HostIds=[]),
+        Placement=placement(job.zone),
         CreateTime=iso(job.create_time),
         EndTime=iso_or_none(job.end_time),
         TaskMetrics=task_metrics(task_states),
@@ -72,7 +78,7 @@ def redirect_info(spec: TaskSpec, job_id: str, task_name: str, index: int) -> Re
 _DETAILED_REASON = {State.SUCCEED.value: "successful"}
 
 
-def instance_view(row: Any, task: Any, spec: TaskSpec, job_id: str) -> TaskInstanceView:
+def instance_view(row: Any, task: Any, spec: TaskSpec, job: Any) -> TaskInstanceView:
     return TaskInstanceView(
         TaskInstanceIndex=row.idx,
         TaskInstanceState=row.state,
@@ -83,6 +89,14 @@ def instance_view(row: Any, task: Any, spec: TaskSpec, job_id: str) -> TaskInsta
         LaunchTime=iso_or_none(row.launch_time),
         RunningTime=iso_or_none(row.running_time),
         EndTime=iso_or_none(row.end_time),
-        RedirectInfo=redirect_info(spec, job_id, task.name, row.idx),
+        RedirectInfo=redirect_info(spec, job.job_id, task.name, row.idx),
         StateDetailedReason=_DETAILED_REASON.get(row.state, row.reason),
+        StateIfCreateCvmFailed=state_if_create_cvm_failed(job),
     )
+
+
+def state_if_create_cvm_failed(job: Any) -> str:
+    """The job's ``StateIfCreateCvmFailed`` as submitted, shown on each of its instances as the
+    official DescribeTask example once did."""
+    default = limits.STATES_IF_CREATE_CVM_FAILED[0]
+    return str(job.submit_info["Job"].get("StateIfCreateCvmFailed", default))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, exists, insert, select
+from sqlalchemy import Connection, delete, exists, func, insert, select
 
 from batchyard.domain.intents import Intent
 from batchyard.domain.states import State
-from batchyard.store.tables import instances, jobs, requests, tasks
+from batchyard.store.high_water import ATTEMPTS, raise_high_water
+from batchyard.store.tables import attempts, instances, intents, jobs, tasks
 
 
 def record_intent(
@@ -20,12 +21,12 @@ def record_intent(
     idx: int | None = None,
 ) -> None:
     conn.execute(
-        insert(requests).values(kind=kind.value, job_pk=job_pk, task_pk=task_pk, idx=idx, create_time=now)
+        insert(intents).values(kind=kind.value, job_pk=job_pk, task_pk=task_pk, idx=idx, create_time=now)
     )
 
 
 def has_pending_intent(conn: Connection, job_pk: int) -> bool:
-    return bool(conn.scalar(select(exists().where(requests.c.job_pk == job_pk))))
+    return bool(conn.scalar(select(exists().where(intents.c.job_pk == job_pk))))
 
 
 def has_instances_in(conn: Connection, job_pk: int, states: Sequence[State]) -> bool:
@@ -38,5 +39,7 @@ def has_instances_in(conn: Connection, job_pk: int, states: Sequence[State]) -> 
 
 
 def delete_job(conn: Connection, job_pk: int) -> None:
-    """Delete a job and, by cascade, its tasks, edges, instances and attempts."""
+    """Delete a job and, by cascade, its tasks, edges, instances and attempts; the attempt numbers it
+    used stay used (``high_water``)."""
+    raise_high_water(conn, ATTEMPTS, int(conn.scalar(select(func.max(attempts.c.pk))) or 0))
     conn.execute(delete(jobs).where(jobs.c.pk == job_pk))

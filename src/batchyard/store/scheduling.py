@@ -16,7 +16,8 @@ from sqlalchemy import ClauseElement, Connection, and_, bindparam, delete, func,
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from batchyard.domain.states import FAILED_STATES, State
-from batchyard.store.tables import COUNTER, attempts, dependences, instances, jobs, requests, tasks
+from batchyard.store.high_water import ATTEMPTS, high_water_mark
+from batchyard.store.tables import COUNTER, attempts, dependences, instances, intents, jobs, tasks
 
 
 class Move(NamedTuple):
@@ -29,7 +30,7 @@ class Move(NamedTuple):
     values: dict[str, Any]
 
 
-class _Bulk:
+class Bulk:
     """A statement the scheduler runs with many rows on every tick, handed to the driver as is.
 
     Compiled once per dialect; the rows go to the DBAPI's ``executemany`` in the compiled order,
@@ -76,9 +77,9 @@ def apply_moves(conn: Connection, moves: Sequence[Move]) -> None:
 
 
 @cache
-def _instance_update(columns: tuple[str, ...]) -> _Bulk:
+def _instance_update(columns: tuple[str, ...]) -> Bulk:
     """One statement per column set, built once: the scheduler runs these on every tick."""
-    return _Bulk(
+    return Bulk(
         update(instances)
         .where(
             instances.c.task_pk == bindparam("b_task"),
@@ -90,13 +91,13 @@ def _instance_update(columns: tuple[str, ...]) -> _Bulk:
 
 
 @cache
-def _attempt_update(columns: tuple[str, ...]) -> _Bulk:
-    return _Bulk(
+def _attempt_update(columns: tuple[str, ...]) -> Bulk:
+    return Bulk(
         update(attempts).where(attempts.c.pk == bindparam("b_pk")).values({c: bindparam(c) for c in columns})
     )
 
 
-_COUNTER_UPDATE = _Bulk(
+_COUNTER_UPDATE = Bulk(
     update(tasks)
     .where(tasks.c.pk == bindparam("b_pk"))
     .values({col: tasks.c[col] + bindparam(f"d_{col}") for col in COUNTER.values()})
@@ -128,7 +129,7 @@ def move_all(conn: Connection, task_pk: int, source: State, target: State, value
 
 
 NEW_ATTEMPT_COLUMNS = ("pk", "task_pk", "idx", "number", "node_instance_id", "state", "launch_time", "reason")
-_INSERT_ATTEMPT = _Bulk(insert(attempts).values({c: bindparam(c) for c in NEW_ATTEMPT_COLUMNS}))
+_INSERT_ATTEMPT = Bulk(insert(attempts).values({c: bindparam(c) for c in NEW_ATTEMPT_COLUMNS}))
 
 
 def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -143,9 +144,11 @@ def insert_attempts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 def last_attempt_pk(conn: Connection) -> int:
     """The scheduler is the only writer of attempts, so it numbers new ones itself from here.
 
-    That keeps the insert a plain batch, with no per-row key returned.
+    That keeps the insert a plain batch, with no per-row key returned. Numbers of deleted jobs'
+    attempts count too: an attempt number names one attempt for ever.
     """
-    return conn.scalar(select(func.coalesce(func.max(attempts.c.pk), 0))) or 0
+    used = conn.scalar(select(func.coalesce(func.max(attempts.c.pk), 0))) or 0
+    return max(used, high_water_mark(conn, ATTEMPTS))
 
 
 def update_attempts(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
@@ -169,6 +172,8 @@ def active_attempts(conn: Connection) -> list[Any]:
                 attempts.c.launch_time,
                 attempts.c.running_time,
                 attempts.c.cancel_reason,
+                attempts.c.handle,
+                attempts.c.node_instance_id,
             )
             .where(attempts.c.end_time.is_(None))
             .order_by(attempts.c.pk)
@@ -194,8 +199,10 @@ _TASK_RUNTIME_ROWS = (
         tasks.c.instance_num,
         tasks.c.spec,
         tasks.c.job_pk,
+        tasks.c.env_pk,
         jobs.c.job_id,
         jobs.c.priority,
+        jobs.c.submit_info["Job"]["StateIfCreateCvmFailed"].as_string().label("if_node_fails"),
     )
     .join(jobs, jobs.c.pk == tasks.c.job_pk)
     .where(tasks.c.pk.in_(bindparam("pks", expanding=True)))
@@ -207,7 +214,7 @@ def task_runtime_rows(conn: Connection, task_pks: Sequence[int]) -> list[Any]:
     return list(conn.execute(_TASK_RUNTIME_ROWS, {"pks": list(task_pks)}))
 
 
-_SET_TASK_STATE = _Bulk(
+_SET_TASK_STATE = Bulk(
     update(tasks)
     .where(tasks.c.pk == bindparam("b_pk"))
     .values(state=bindparam("state"), end_time=bindparam("end_time"))
@@ -283,7 +290,7 @@ def task_state_counts(conn: Connection, job_pks: Sequence[int]) -> dict[int, dic
     return counts
 
 
-_SET_JOB_STATE = _Bulk(
+_SET_JOB_STATE = Bulk(
     update(jobs)
     .where(jobs.c.pk == bindparam("b_pk"))
     .values(state=bindparam("state"), end_time=bindparam("end_time"), state_reason=bindparam("state_reason"))
@@ -308,13 +315,22 @@ def set_job_states(conn: Connection, rows: Sequence[JobState]) -> None:
         )
 
 
-# The next two run on every tick that has room: built once, they skip SQLAlchemy's statement
+# The next ones run on every tick that has idle nodes: built once, they skip SQLAlchemy's statement
 # building and cache-key work on each call.
-_DISPATCH_CANDIDATES = (
-    select(tasks.c.pk, tasks.c.n_runnable, tasks.c.n_starting, tasks.c.n_running)
+_CANDIDATE_COLUMNS = (tasks.c.pk, tasks.c.n_runnable, tasks.c.n_starting, tasks.c.n_running)
+_CANDIDATE_ORDER = (jobs.c.priority.desc(), jobs.c.pk, tasks.c.seq)
+_ENV_CANDIDATES = (
+    select(*_CANDIDATE_COLUMNS)
     .join(jobs, jobs.c.pk == tasks.c.job_pk)
-    .where(tasks.c.n_runnable > 0)
-    .order_by(jobs.c.priority.desc(), jobs.c.pk, tasks.c.seq)
+    .where(tasks.c.env_pk == bindparam("env_pk"), tasks.c.n_runnable > 0)
+    .order_by(*_CANDIDATE_ORDER)
+    .limit(bindparam("limit"))
+)
+_ANONYMOUS_CANDIDATES = (
+    select(*_CANDIDATE_COLUMNS)
+    .join(jobs, jobs.c.pk == tasks.c.job_pk)
+    .where(tasks.c.env_pk.is_(None), tasks.c.n_runnable > 0)
+    .order_by(*_CANDIDATE_ORDER)
     .limit(bindparam("limit"))
 )
 _RUNNABLE_INSTANCES = (
@@ -325,9 +341,23 @@ _RUNNABLE_INSTANCES = (
 )
 
 
-def dispatch_candidates(conn: Connection, limit: int) -> list[Any]:
-    """Tasks with runnable instances, in dispatch order: priority, then first submitted first."""
-    return list(conn.execute(_DISPATCH_CANDIDATES, {"limit": limit}))
+_ENVS_WITH_RUNNABLE = (
+    select(tasks.c.env_pk).where(tasks.c.n_runnable > 0, tasks.c.env_pk.is_not(None)).distinct()
+)
+
+
+def envs_with_runnable(conn: Connection) -> set[int]:
+    """Named environments that have runnable instances: one scan of the runnable tasks' index, so a
+    tick asks for candidates only where there are some."""
+    return set(conn.scalars(_ENVS_WITH_RUNNABLE))
+
+
+def dispatch_candidates(conn: Connection, env_pk: int | None, limit: int) -> list[Any]:
+    """Tasks with runnable instances in one environment (None: anonymous ones), in dispatch order:
+    priority, then first submitted first."""
+    if env_pk is None:
+        return list(conn.execute(_ANONYMOUS_CANDIDATES, {"limit": limit}))
+    return list(conn.execute(_ENV_CANDIDATES, {"env_pk": env_pk, "limit": limit}))
 
 
 def runnable_instances(conn: Connection, task_pk: int, limit: int) -> list[Any]:
@@ -338,13 +368,13 @@ def runnable_instances(conn: Connection, task_pk: int, limit: int) -> list[Any]:
 # Requests recorded by the API ------------------------------------------------------------------
 
 
-def pending_requests(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(requests).order_by(requests.c.pk)))
+def pending_intents(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(intents).order_by(intents.c.pk)))
 
 
-def delete_requests(conn: Connection, pks: Sequence[int]) -> None:
+def delete_intents(conn: Connection, pks: Sequence[int]) -> None:
     if pks:
-        conn.execute(delete(requests).where(requests.c.pk.in_(list(pks))))
+        conn.execute(delete(intents).where(intents.c.pk.in_(list(pks))))
 
 
 def job_edges(conn: Connection, job_pk: int) -> list[tuple[int, int]]:
@@ -373,10 +403,19 @@ def held_instances(conn: Connection) -> list[Any]:
     """FAILED_INTERRUPTED instances, which keep their node until terminated or retried."""
     return list(
         conn.execute(
-            select(instances.c.task_pk, instances.c.idx).where(
+            select(instances.c.task_pk, instances.c.idx, instances.c.node_instance_id).where(
                 instances.c.state == State.FAILED_INTERRUPTED.value
             )
         )
+    )
+
+
+def set_reason(conn: Connection, task_pk: int, state: State, reason: str) -> None:
+    """Say why every instance of a task in ``state`` waits (one statement, once per cause)."""
+    conn.execute(
+        update(instances)
+        .where(instances.c.task_pk == task_pk, instances.c.state == state.value)
+        .values(reason=reason)
     )
 
 

@@ -32,6 +32,7 @@ class NewTask:
     instance_num: int
     spec: TaskSpec
     initial: State  # RUNNABLE for tasks without predecessors, PENDING otherwise
+    env_pk: int | None = None  # the named environment it runs in; None for an anonymous one
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def _insert_tasks(conn: Connection, job_pk: int, job: NewJob) -> dict[str, int]:
             "instance_num": t.instance_num,
             "spec": t.spec.to_json(),
             "create_time": job.create_time,
+            "env_pk": t.env_pk,
             **{col: (t.instance_num if state is t.initial else 0) for state, col in COUNTER.items()},
         }
         for seq, t in enumerate(job.tasks)

@@ -87,14 +87,20 @@ tasks = Table(
     Column("spec", JSON, nullable=False),
     Column("create_time", Float, nullable=False),
     Column("end_time", Float),
+    # The named environment the task runs in; NULL for an anonymous one (nodes made per instance).
+    Column("env_pk", Integer),
     *(Column(name, Integer, nullable=False, server_default="0") for name in COUNTER.values()),
     UniqueConstraint("job_pk", "name", name="uq_tasks_job_name"),
+    # Dispatch looks for runnable tasks one environment at a time (anonymous ones under NULL).
     Index(
-        "ix_tasks_runnable",
+        "ix_tasks_runnable_env",
+        "env_pk",
         "job_pk",
         sqlite_where=Column("n_runnable") > 0,
         postgresql_where=Column("n_runnable") > 0,
     ),
+    # An environment is in use while a task that runs in it has not ended.
+    Index("ix_tasks_env", "env_pk", "state"),
 )
 
 dependences = Table(
@@ -137,6 +143,7 @@ attempts = Table(
     Column("running_time", Float),
     Column("end_time", Float),
     Column("cancel_reason", Text),  # set when the scheduler decided to kill it (termination)
+    Column("handle", Text),  # the executor's durable handle (pid and start time, a Slurm step...)
     Index("ix_attempts_instance", "task_pk", "idx", "number"),
     Index(
         "ix_attempts_active",
@@ -146,9 +153,10 @@ attempts = Table(
     ),
 )
 
-# Intents recorded by the API for the scheduler to carry out (terminate, retry), consumed in order.
-requests = Table(
-    "requests",
+# Intents: what users asked of jobs (terminate, retry), recorded by the API for the scheduler to
+# carry out, consumed in order.
+intents = Table(
+    "intents",
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
@@ -156,4 +164,93 @@ requests = Table(
     Column("task_pk", Integer),
     Column("idx", Integer),
     Column("create_time", Float, nullable=False),
+)
+
+
+compute_envs = Table(
+    "compute_envs",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("env_id", String(32), nullable=False, unique=True),
+    Column("account", String(64), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("zone", String(32), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("env_type", String(20), nullable=False),
+    Column("instance_type", String(64), nullable=False),
+    Column("desired", Integer, nullable=False),
+    Column("action_if_inactive", String(20), nullable=False),
+    Column("deleting", Integer, nullable=False, server_default="0"),  # DeleteComputeEnv under way
+    Column("tags", JSON, nullable=False),
+    Column("create_info", JSON, nullable=False),  # the request as given (DescribeComputeEnvCreateInfo)
+    Column("client_token", String(64)),
+    Column("create_time", Float, nullable=False),
+    UniqueConstraint("account", "client_token", name="uq_compute_envs_client_token"),
+    Index("ix_compute_envs_scope", "account", "region", "pk"),
+)
+
+# Compute nodes, of named environments (env_pk) and anonymous ones (task_pk: the task they were
+# made for). Written only by the scheduler; a node's row goes when the node is gone. The attempts
+# on a node are those whose node_instance_id is its instance_id and that have not ended.
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", String(32), nullable=False, unique=True),
+    Column("instance_id", String(32), nullable=False, unique=True),
+    Column("env_pk", Integer),
+    Column("task_pk", Integer),
+    Column("origin", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("instance_type", String(64), nullable=False),
+    Column("cpu", Integer, nullable=False),
+    Column("memory_gib", Integer, nullable=False),
+    Column("gpu", Integer, nullable=False, server_default="0"),
+    Column("host", String(255)),  # where the executor placed it; NULL while SUBMITTED
+    Column("handle", Text),  # the executor's durable handle, used to re-attach after a restart
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("create_time", Float, nullable=False),
+    Column("ready_time", Float),
+    Index("ix_nodes_env", "env_pk"),
+)
+
+# What happened to an environment's nodes and why (DescribeComputeEnvActivities).
+env_activities = Table(
+    "env_activities",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("activity_id", String(32), nullable=False, unique=True),
+    Column("env_pk", Integer, ForeignKey("compute_envs.pk", ondelete="CASCADE"), nullable=False),
+    Column("node_id", String(32), nullable=False),
+    Column("instance_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float),
+    Index("ix_env_activities_env", "env_pk", "pk"),
+    Index("ix_env_activities_node", "node_id"),
+)
+
+# Changes the API asks of environments' nodes, for the scheduler to carry out in order.
+env_intents = Table(
+    "env_intents",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("env_pk", Integer, ForeignKey("compute_envs.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("ids", JSON, nullable=False),  # node ids or instance ids the change is about
+    Column("create_time", Float, nullable=False),
+)
+
+# Numbers that must never be handed out twice, even once the rows that used them are deleted: the
+# highest attempt number used (executors take an attempt number to mean one attempt, for ever).
+high_water = Table(
+    "high_water",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", Integer, nullable=False),
 )

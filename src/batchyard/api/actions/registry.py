@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchyard.schema.base import ApiModel
+from batchyard.service.compute_envs import ComputeEnvService
 from batchyard.service.context import Caller
 from batchyard.service.control import JobControl
 from batchyard.service.jobs import JobReader
@@ -22,6 +23,7 @@ class Services:
     jobs: JobReader
     tasks: TaskReader
     control: JobControl
+    envs: ComputeEnvService
 
 
 Handler = Callable[[Services, Caller, Any], ApiModel]

@@ -13,6 +13,7 @@ from typing import Any
 
 from batchyard.domain.dependencies import Predecessor, blocking
 from batchyard.domain.states import FAILED_STATES, TERMINAL, State, roll_up
+from batchyard.scheduler.fleet import env_pool
 from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
 from batchyard.store.quota import add_unfinished, unfinished_delta
@@ -20,7 +21,7 @@ from batchyard.store.scheduling import JobState
 from batchyard.store.tables import COUNTER
 
 
-def settle(tick: Tick) -> None:
+def roll_up_touched(tick: Tick) -> None:
     """Roll touched tasks up; a task that ends releases or fails its successors, and so on.
 
     Works in rounds: each round reads its tasks fresh, so a successor moved in one round is rolled
@@ -34,7 +35,9 @@ def settle(tick: Tick) -> None:
         jobs.update(row.job_pk for row, _ in moved)
         ended = [row for row, state in moved if state in TERMINAL]
         for row in ended:
-            tick.runtimes.forget(row.pk)
+            runtime = tick.runtimes.forget(row.pk)
+            if runtime is not None:
+                tick.fleet.forget_task(env_pool(runtime.env_pk, row.pk), row.pk)
         pending = _resolve_successors(tick, ended)
     if jobs:
         _roll_up_jobs(tick, sorted(jobs))

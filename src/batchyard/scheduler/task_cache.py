@@ -1,4 +1,4 @@
-"""What the scheduler keeps in memory about tasks it is running: their specs, turned into launches."""
+"""The task specs the scheduler keeps in memory while a task has work: read once, turned into launches."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batchyard.domain.attempts import AttemptSpec, Redirect
 from batchyard.domain.redirect import log_file_name
+from batchyard.domain.resources import Resources
 from batchyard.domain.task_spec import UNREADABLE, TaskSpec, stored_spec
-from batchyard.executors.base import AttemptSpec, Redirect, Resources
 from batchyard.store import scheduling
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TaskRuntime:
+class CachedTask:
     task_pk: int
     job_pk: int
     job_id: str
@@ -26,17 +27,16 @@ class TaskRuntime:
     instance_num: int
     spec: TaskSpec
     demand: Resources
-    priority: int
-    seq: int
+    env_pk: int | None  # None: an anonymous environment, nodes made for this task
+    # Job.StateIfCreateCvmFailed: what a node that cannot be made means for the instances (FAILED or
+    # RUNNABLE, i.e. keep waiting).
+    if_node_fails: str
     fault: str | None = None  # why this task's stored spec cannot be run; its instances then fail
 
-    def rank(self, index: int) -> tuple[int, int, int, int]:
-        """The dispatch order of one instance: priority desc, then submit order, task order, index."""
-        return (-self.priority, self.job_pk, self.seq, index)
-
-    def attempt(self, attempt_pk: int, index: int) -> AttemptSpec:
+    def attempt(self, attempt_pk: int, index: int, node_id: str) -> AttemptSpec:
         return AttemptSpec(
             attempt_pk=attempt_pk,
+            node_id=node_id,
             job_id=self.job_id,
             task_name=self.name,
             index=index,
@@ -47,8 +47,6 @@ class TaskRuntime:
                 stdout=self._redirect(self.spec.stdout_path, self.spec.stdout_name, "stdout", index),
                 stderr=self._redirect(self.spec.stderr_path, self.spec.stderr_name, "stderr", index),
             ),
-            demand=self.demand,
-            rank=self.rank(index),
         )
 
     def _redirect(self, directory: str | None, template: str | None, stream: str, index: int) -> str | None:
@@ -57,14 +55,13 @@ class TaskRuntime:
         return directory + log_file_name(template, stream, self.job_id, self.name, index)
 
 
-class RuntimeCache:
-    """Task specs by task, loaded once; a node larger than the executor is clamped to all of it."""
+class TaskCache:
+    """Task specs by task, loaded once per task and forgotten when the task ends."""
 
-    def __init__(self, capacity: Resources) -> None:
-        self._capacity = capacity
-        self._by_task: dict[int, TaskRuntime] = {}
+    def __init__(self) -> None:
+        self._by_task: dict[int, CachedTask] = {}
 
-    def get(self, conn: Connection, task_pk: int) -> TaskRuntime:
+    def get(self, conn: Connection, task_pk: int) -> CachedTask:
         if task_pk not in self._by_task:
             self.load(conn, [task_pk])
         return self._by_task[task_pk]
@@ -74,26 +71,26 @@ class RuntimeCache:
         missing = [pk for pk in task_pks if pk not in self._by_task]
         if missing:
             for row in scheduling.task_runtime_rows(conn, missing):
-                self._by_task[row.pk] = self._runtime(row)
+                self._by_task[row.pk] = _runtime(row)
 
-    def forget(self, task_pk: int) -> None:
-        self._by_task.pop(task_pk, None)
+    def forget(self, task_pk: int) -> CachedTask | None:
+        return self._by_task.pop(task_pk, None)
 
-    def _runtime(self, row: Any) -> TaskRuntime:
-        spec, fault = _spec(row)
-        demand = Resources(min(spec.cpu, self._capacity.cpu), min(spec.memory_gib, self._capacity.memory_gib))
-        return TaskRuntime(
-            row.pk,
-            row.job_pk,
-            row.job_id,
-            row.name,
-            row.instance_num,
-            spec,
-            demand,
-            row.priority,
-            row.seq,
-            fault,
-        )
+
+def _runtime(row: Any) -> CachedTask:
+    spec, fault = _spec(row)
+    return CachedTask(
+        row.pk,
+        row.job_pk,
+        row.job_id,
+        row.name,
+        row.instance_num,
+        spec,
+        Resources(spec.cpu, spec.memory_gib, spec.gpu),
+        row.env_pk,
+        row.if_node_fails or "FAILED",
+        fault,
+    )
 
 
 def _spec(row: Any) -> tuple[TaskSpec, str | None]:

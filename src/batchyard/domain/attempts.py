@@ -1,0 +1,52 @@
+"""What the scheduler hands an executor for one attempt, and how an attempt that did not succeed failed.
+
+Shared by the scheduler, every executor and the runner, so it lives below all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Where an attempt's log goes once it ends (a ``cos://`` URL), or nowhere."""
+
+    stdout: str | None
+    stderr: str | None
+
+
+@dataclass(frozen=True)
+class AttemptSpec:
+    """Everything needed to run one attempt of one task instance on its node, fixed at dispatch."""
+
+    attempt_pk: int
+    node_id: str
+    job_id: str
+    task_name: str
+    index: int
+    instance_num: int
+    command: str
+    env: tuple[tuple[str, str], ...]
+    redirect: Redirect
+
+
+class Failure(StrEnum):
+    """Who is to blame for an attempt that did not succeed: retry policy reads this."""
+
+    NONE = "NONE"  # succeeded
+    USER = "USER"  # the command exited non-zero or was killed for its own reasons
+    SYSTEM = "SYSTEM"  # staging, upload or the node failed; the command may never have run
+    # The attempt cannot run as stored (bytes the OS refuses, a log path the store refuses): the
+    # system's fault, but one that no retry can fix, so the instance fails at once.
+    UNRUNNABLE = "UNRUNNABLE"
+
+
+class LogRef(NamedTuple):
+    """Enough for an executor to find one attempt's logs, running or ended."""
+
+    job_id: str
+    attempt_pk: int
+    node_id: str | None

@@ -1,0 +1,236 @@
+"""The scheduler's memory of compute nodes: what they take of each host, what is assigned to them.
+
+Rebuilt from the store at start-up; between ticks it answers "which nodes of this environment can
+take work" and "which host has room" without a query. Capacity is counted here and nowhere else.
+
+A node runs one attempt at a time. The scheduler may assign it the next few attempts of a task
+while it runs one, as many as it runs in about one round trip of the scheduler (the task's
+``depth``): a node never idles waiting for the scheduler to notice it finished, and a better-ranked
+instance that arrives waits at most about that round trip. A task whose attempts are longer than the
+round trip, or not yet measured, gets a depth of one: one attempt per node, nothing queued.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from batchyard.domain.nodes import HOLDING, NodeState, Origin
+from batchyard.domain.resources import NOTHING, Resources
+from batchyard.executors.base import Host
+
+Instance = tuple[int, int]  # (task_pk, idx)
+Pool = tuple[str, int | None]  # ("env", env_pk) or ("task", task_pk) for an anonymous task's nodes
+
+MAX_DEPTH = 64
+# How fast estimates follow new observations (exponential moving averages).
+_SMOOTHING = 0.2
+_FIRST_ROUND_TRIP_S = 0.005
+
+
+@dataclass
+class Node:
+    pk: int
+    node_id: str
+    instance_id: str
+    env_pk: int | None  # None: anonymous, made for ``task_pk``
+    task_pk: int | None
+    origin: Origin
+    state: NodeState
+    instance_type: str
+    resources: Resources
+    host: str | None = None
+    queue: list[int] = field(default_factory=list)  # attempts assigned, the running one first
+    held_by: Instance | None = None  # a FAILED_INTERRUPTED instance keeps its node
+    activity_pk: int | None = None  # the activity that ends when this node is ready or gone
+
+    @property
+    def in_service(self) -> bool:
+        """Ready for work: made, not being retired, not kept for an interrupted instance."""
+        return self.state in (NodeState.CREATED, NodeState.RUNNING) and self.held_by is None
+
+    @property
+    def pool(self) -> Pool:
+        """Which work may run on it: its environment's, or the task's it was made for."""
+        return env_pool(self.env_pk, self.task_pk or 0)
+
+
+def env_pool(env_pk: int | None, task_pk: int) -> Pool:
+    """The pool a task's instances run in: its named environment's, or its own anonymous nodes."""
+    return ("env", env_pk) if env_pk is not None else ("task", task_pk)
+
+
+class Fleet:
+    def __init__(self, hosts: Sequence[Host]) -> None:
+        self._capacity = {host.name: host.capacity for host in hosts}
+        self._used: dict[str, Resources] = defaultdict(lambda: NOTHING)
+        self._nodes: dict[str, Node] = {}
+        # Nodes in service with room in their queue for some task of their pool, by pool (dicts as
+        # insertion-ordered sets): the deepest task of a pool sets its room.
+        self._open: dict[Pool, dict[str, Node]] = {}
+        self._run_time: dict[int, float] = {}  # typical attempt duration, by task
+        self._depth: dict[int, int] = {}  # by task; 1 when absent
+        self._deep_tasks: dict[Pool, set[int]] = defaultdict(set)  # tasks of a pool deeper than 1
+        self._noted: set[int] = set()
+        self.round_trip_s = _FIRST_ROUND_TRIP_S  # from an attempt's end to its node's next launch
+        # Set at recovery: the scheduler numbers the nodes and activities it makes.
+        self.last_node_pk = 0
+        self.last_activity_pk = 0
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._nodes.values())
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def get(self, node_id: str) -> Node | None:
+        return self._nodes.get(node_id)
+
+    def of_env(self, env_pk: int) -> list[Node]:
+        return [n for n in self._nodes.values() if n.env_pk == env_pk]
+
+    def held(self, instance: Instance) -> Node | None:
+        for node in self._nodes.values():
+            if node.held_by == instance:
+                return node
+        return None
+
+    def new_pk(self) -> int:
+        self.last_node_pk += 1
+        return self.last_node_pk
+
+    def new_activity_pk(self) -> int:
+        self.last_activity_pk += 1
+        return self.last_activity_pk
+
+    # Hosts ---------------------------------------------------------------------------------
+
+    def fits_any(self, demand: Resources) -> bool:
+        """Whether some host could ever hold a node of this size, were it empty."""
+        return any(capacity.fits(demand) for capacity in self._capacity.values())
+
+    def place(self, demand: Resources) -> str | None:
+        """The first host with room for the node now, or None."""
+        for name, capacity in self._capacity.items():
+            if (capacity - self._used[name]).fits(demand):
+                return name
+        return None
+
+    # Membership and state ----------------------------------------------------------------------
+
+    def add(self, node: Node) -> None:
+        self._nodes[node.node_id] = node
+        if node.host is not None and node.state in HOLDING:
+            self._used[node.host] += node.resources
+        self._index(node)
+
+    def remove(self, node: Node) -> None:
+        del self._nodes[node.node_id]
+        self._close(node)
+        if node.host is not None and node.state in HOLDING:
+            self._used[node.host] -= node.resources
+
+    def set_state(self, node: Node, state: NodeState) -> None:
+        held_before = node.host is not None and node.state in HOLDING
+        node.state = state
+        held_after = node.host is not None and state in HOLDING
+        if node.host is not None and held_before != held_after:
+            self._used[node.host] += node.resources if held_after else NOTHING - node.resources
+        self._index(node)
+
+    def place_on(self, node: Node, host: str) -> None:
+        node.host = host
+        self.set_state(node, NodeState.CREATING)
+
+    def enqueue(self, node: Node, attempt_pk: int) -> None:
+        node.queue.append(attempt_pk)
+        self._index(node)
+
+    def dequeue(self, node: Node, attempt_pk: int) -> None:
+        if attempt_pk in node.queue:
+            node.queue.remove(attempt_pk)
+        self._index(node)
+
+    def hold(self, node: Node, instance: Instance | None) -> None:
+        node.held_by = instance
+        self._index(node)
+
+    # Work ----------------------------------------------------------------------------------------
+
+    def open_pools(self) -> list[Pool]:
+        return list(self._open)
+
+    def open_nodes(self, pool: Pool) -> list[Node]:
+        """Nodes of the pool that can take another attempt now, the least loaded first."""
+        found = self._open.get(pool)
+        return [] if found is None else sorted(found.values(), key=lambda n: len(n.queue))
+
+    def slots(self, pool: Pool, task_pk: int) -> list[Node]:
+        """One entry per attempt of the task the pool can take now: each open node as often as its
+        queue has room at the task's depth, the least loaded nodes first."""
+        depth = self._depth.get(task_pk, 1)
+        nodes = self.open_nodes(pool)
+        return [n for level in range(depth) for n in nodes if len(n.queue) <= level]
+
+    def idle(self, pool: Pool) -> list[Node]:
+        return [n for n in self.open_nodes(pool) if not n.queue]
+
+    def observe(self, pool: Pool, task_pk: int, seconds: float) -> None:
+        """An attempt of the task ran this long on a node of the pool: the task's depth follows."""
+        earlier = self._run_time.get(task_pk)
+        typical = seconds if earlier is None else earlier + _SMOOTHING * (seconds - earlier)
+        self._run_time[task_pk] = typical
+        depth = min(MAX_DEPTH, 1 + math.floor(self.round_trip_s / max(typical, 1e-4)))
+        if depth == self._depth.get(task_pk, 1):
+            return
+        if depth > 1:
+            self._depth[task_pk] = depth
+            self._deep_tasks[pool].add(task_pk)
+        else:
+            self._depth.pop(task_pk, None)
+            self._deep_tasks[pool].discard(task_pk)
+        self._reindex(pool)
+
+    def observe_round_trip(self, seconds: float) -> None:
+        self.round_trip_s += _SMOOTHING * (seconds - self.round_trip_s)
+
+    def forget_task(self, pool: Pool, task_pk: int) -> None:
+        """The task ended: what was learnt of its attempts is of no further use."""
+        self._run_time.pop(task_pk, None)
+        if self._depth.pop(task_pk, None) is not None:
+            self._deep_tasks[pool].discard(task_pk)
+            if not self._deep_tasks[pool]:
+                del self._deep_tasks[pool]
+            self._reindex(pool)
+
+    def _room(self, pool: Pool) -> int:
+        deep = self._deep_tasks.get(pool)
+        return max((self._depth[t] for t in deep), default=1) if deep else 1
+
+    def _reindex(self, pool: Pool) -> None:
+        for node in self._nodes.values():
+            if node.pool == pool:
+                self._index(node)
+
+    def note_waiting(self, task_pk: int) -> bool:
+        """True the first time a task is found waiting for a node no host can hold (said once)."""
+        if task_pk in self._noted:
+            return False
+        self._noted.add(task_pk)
+        return True
+
+    def _index(self, node: Node) -> None:
+        if node.in_service and len(node.queue) < self._room(node.pool):
+            self._open.setdefault(node.pool, {})[node.node_id] = node
+        else:
+            self._close(node)
+
+    def _close(self, node: Node) -> None:
+        """Pools of anonymous nodes come and go with their tasks: an empty one is not kept."""
+        pool = self._open.get(node.pool)
+        if pool is not None:
+            pool.pop(node.node_id, None)
+            if not pool:
+                del self._open[node.pool]
