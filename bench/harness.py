@@ -39,6 +39,7 @@ ZONE = "ap-guangzhou-3"
 CPUS = os.cpu_count() or 1
 Client = batch_client.BatchClient
 UNTHROTTLED = "[rate_limits]\nenabled = false\n[quotas]\nunfinished_jobs = 10000000\n"
+NAMED_THREADS = Path(__file__).resolve().parent / "named_threads.py"
 
 
 class BenchError(RuntimeError):
@@ -114,6 +115,8 @@ class Server:
     root: Path
     cpus: int | None = None
     memory_gib: int | None = None
+    compute_envs: int | None = None  # the quota of named environments, when more than the default
+    named_threads: bool = False  # threads named in /proc (named_threads.py), for CPU per thread
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -132,7 +135,8 @@ class Server:
         return self.process.pid
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "batchyard", "serve", "--port", str(self.port)]
+        launcher = [str(NAMED_THREADS)] if self.named_threads else ["-m", "batchyard"]
+        argv = [sys.executable, *launcher, "serve", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir), "--config", str(self.write_config())]
         env = {**os.environ, "BATCHYARD_SECRET_ID": SECRET_ID, "BATCHYARD_SECRET_KEY": SECRET_KEY}
         log = self.root / "server.log"
@@ -143,6 +147,8 @@ class Server:
     def write_config(self) -> Path:
         """Tencent's per-action rate limits and job quota off: the figures are the server's own cost."""
         text = UNTHROTTLED
+        if self.compute_envs is not None:
+            text += f"compute_envs = {self.compute_envs}\n"
         if self.cpus is not None:
             text += f"[local]\ncpus = {self.cpus}\nmemory_gib = {self.memory_gib or 1}\n"
         config = self.root / "config.toml"
@@ -171,10 +177,15 @@ def temp_dir(prefix: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def running_server(cpus: int | None = None, memory_gib: int | None = None) -> Iterator[Server]:
+def running_server(
+    cpus: int | None = None,
+    memory_gib: int | None = None,
+    compute_envs: int | None = None,
+    named_threads: bool = False,
+) -> Iterator[Server]:
     """A fresh server in a fresh temp dir; stopped, its attempts killed and the dir deleted on exit."""
     with temp_dir("server") as root:
-        server = Server(root, cpus, memory_gib)
+        server = Server(root, cpus, memory_gib, compute_envs, named_threads)
         try:
             server.start()
             yield server
@@ -220,6 +231,35 @@ def task(name: str, command: str, instances: int = 1, **extra: Any) -> dict[str,
         "ComputeEnv": {"EnvType": "MANAGED", "EnvData": {"InstanceType": "S2.SMALL1"}},
         **extra,
     }
+
+
+def env_task(name: str, command: str, env_id: str, instances: int = 1, **extra: Any) -> dict[str, Any]:
+    """A task run on the nodes of a named environment instead of nodes made for it."""
+    return {
+        "TaskName": name,
+        "TaskInstanceNum": instances,
+        "Application": {"DeliveryForm": "LOCAL", "Command": command},
+        "EnvId": env_id,
+        **extra,
+    }
+
+
+def create_env(
+    client: batch_client.BatchClient, name: str, nodes: int, instance_type: str = "S2.SMALL1"
+) -> str:
+    spec = {"EnvName": name, "DesiredComputeNodeCount": nodes, "EnvData": {"InstanceType": instance_type}}
+    return str(call(client, "CreateComputeEnv", {"ComputeEnv": spec, "Placement": {"Zone": ZONE}}).EnvId)
+
+
+def wait_env_created(client: batch_client.BatchClient, env_id: str, nodes: int, timeout: float = 60) -> None:
+    """Until DescribeComputeEnv shows the environment's nodes all made and idle (CREATED)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = call(client, "DescribeComputeEnv", {"EnvId": env_id})
+        if sum(node.ComputeNodeState == "CREATED" for node in view.ComputeNodeSet) == nodes:
+            return
+        time.sleep(0.02)
+    raise BenchError(f"{env_id}: {nodes} nodes not CREATED within {timeout:.0f} s")
 
 
 def submit_params(*tasks: dict[str, Any], **job: Any) -> dict[str, Any]:

@@ -22,12 +22,15 @@ from types import ModuleType
 import contention
 import dispatch
 import memory
+import serial_cpu
 import throughput
 from harness import CPUS, Figure
 
 import api
 
-BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (throughput, dispatch, api, contention, memory)}
+BENCHMARKS: dict[str, ModuleType] = {
+    m.NAME: m for m in (throughput, serial_cpu, dispatch, api, contention, memory)
+}
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 Runner = Callable[[bool, bool], list[Figure]]
 

@@ -1,10 +1,11 @@
 """The boundary between the scheduler and whatever runs attempts (local processes, Slurm, Ray), in nodes.
 
 A compute node is a reservation of one instance type on a host, running one attempt at a time.
-The scheduler decides everything: which nodes exist, on which host, and which attempt runs on
-which idle node; it commits each decision before it calls the executor, and learns the rest from
-events. An executor never touches the store and never queues an attempt: ``launch`` is only ever
-called for a node that is ready and idle.
+The scheduler decides everything: which nodes exist, on which host, and which attempt runs on which
+node and in which order; it commits each decision before it calls the executor, and learns the rest
+from events. An executor never touches the store and never chooses: it runs the attempts assigned to
+a node one after another, in the order they were launched, each once the one before has ended (a
+node just provisioned runs its first once it is ready).
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ class Executor(Protocol):
         """Give these idle nodes back; unknown ones are ignored. No event follows."""
 
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
-        """Start each attempt on its (ready, idle) node. The scheduler never reuses an ``attempt_pk``; a
-        repeat while the attempt is still known here is ignored.
+        """Run each attempt on its node, after the attempts launched on that node before it. The scheduler
+        never reuses an ``attempt_pk``; a repeat while the attempt is still known here is ignored. An
+        attempt on a node that is not here (it failed to be made, or is gone) ends as a SYSTEM failure.
 
         Each ends with ``AttemptFinished``, after ``AttemptStarted`` if its command started.
         """

@@ -56,7 +56,7 @@ _RETRY_DELAY_AFTER_ERROR_S = 1.0
 START_RECORD_DELAY_S = 0.02
 # Under load, ticks start at most this often, so each one carries many events; nodes hold enough
 # work meanwhile (``fleet``: their depth follows the round trip). An idle scheduler reacts at once.
-MIN_TICK_INTERVAL_S = 0.01
+MIN_TICK_INTERVAL_S = 0.02
 LOST_WITHOUT_NODE = "The attempt's compute node is unknown after a restart; the attempt is counted as lost."
 
 

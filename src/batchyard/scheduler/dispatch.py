@@ -22,7 +22,6 @@ from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
 
 CANDIDATE_TASKS_PER_TICK = 200
-_IN_TRANSIT = ("SUBMITTED", "CREATING")
 
 
 def dispatch(tick: Tick) -> None:
@@ -45,7 +44,7 @@ def _fill_env(tick: Tick, env_pk: int, planned: list[tuple[ActiveAttempt, Node]]
     candidates = scheduling.dispatch_candidates(tick.conn, env_pk, CANDIDATE_TASKS_PER_TICK)
     tick.runtimes.load(tick.conn, [task.pk for task in candidates])
     for task in candidates:
-        if not tick.fleet.open_nodes(pool):
+        if not tick.fleet.has_open(pool):
             return
         runtime = tick.runtimes.get(tick.conn, task.pk)
         if runtime.fault is not None:
@@ -56,7 +55,7 @@ def _fill_env(tick: Tick, env_pk: int, planned: list[tuple[ActiveAttempt, Node]]
         if room and not free:
             return  # strict priority: a task waiting for a node is not overtaken by one queueing deeper
         _plan(tick, runtime, task, free[:room], planned)
-    if _may_have_more(candidates, len(planned) > before) and tick.fleet.open_nodes(pool):
+    if _may_have_more(candidates, len(planned) > before) and tick.fleet.has_open(pool):
         tick.more = True
 
 
@@ -64,7 +63,6 @@ def _anonymous(tick: Tick, planned: list[tuple[ActiveAttempt, Node]]) -> bool:
     """Returns True if a task found no room for its nodes (and the tasks behind it waited)."""
     candidates = scheduling.dispatch_candidates(tick.conn, None, CANDIDATE_TASKS_PER_TICK)
     tick.runtimes.load(tick.conn, [task.pk for task in candidates])
-    in_transit = _nodes_in_transit(tick)
     before = len(planned), len(tick.provisions)
     for task in candidates:
         runtime = tick.runtimes.get(tick.conn, task.pk)
@@ -73,13 +71,15 @@ def _anonymous(tick: Tick, planned: list[tuple[ActiveAttempt, Node]]) -> bool:
             continue
         room = _concurrency_room(runtime, task)
         used = _plan(tick, runtime, task, tick.fleet.slots(("task", task.pk), task.pk)[:room], planned)
-        wanted = min(task.n_runnable, room) - used - in_transit.get(task.pk, 0)
+        wanted = min(task.n_runnable, room) - used
         if wanted <= 0:
             continue
         if not tick.fleet.fits_any(runtime.demand):
             _no_host(tick, runtime)
             continue
-        if not _make_nodes(tick, runtime, wanted):
+        made = _make_nodes(tick, runtime, wanted)
+        _plan(tick, runtime, task, made, planned, offset=used)
+        if len(made) < wanted:
             return True  # strict priority: the tasks behind this one wait for room too
     if _may_have_more(candidates, (len(planned), len(tick.provisions)) != before):
         tick.more = True
@@ -92,12 +92,17 @@ def _may_have_more(candidates: list[Any], progressed: bool) -> bool:
     return progressed and len(candidates) == CANDIDATE_TASKS_PER_TICK
 
 
-def _make_nodes(tick: Tick, runtime: CachedTask, wanted: int) -> bool:
-    """Make up to ``wanted`` nodes for an anonymous task; False if room ran out first."""
+def _make_nodes(tick: Tick, runtime: CachedTask, wanted: int) -> list[Node]:
+    """Make up to ``wanted`` nodes for an anonymous task, as many as hosts have room for.
+
+    Each takes one of the task's instances at once: its attempt starts as soon as the node is ready,
+    so a new node costs no second tick.
+    """
+    made = []
     for _ in range(wanted):
         host = tick.fleet.place(runtime.demand)
         if host is None:
-            return False
+            break
         node = nodes.make(
             tick,
             env_pk=None,
@@ -106,16 +111,8 @@ def _make_nodes(tick: Tick, runtime: CachedTask, wanted: int) -> bool:
             resources=runtime.demand,
         )
         nodes.provision(tick, node, host)
-    return True
-
-
-def _nodes_in_transit(tick: Tick) -> dict[int, int]:
-    """Anonymous nodes on their way, by the task they are for: they will take its instances."""
-    counts: dict[int, int] = {}
-    for node in tick.fleet:
-        if node.task_pk is not None and node.state.value in _IN_TRANSIT:
-            counts[node.task_pk] = counts.get(node.task_pk, 0) + 1
-    return counts
+        made.append(node)
+    return made
 
 
 def _retire_unused_anonymous(tick: Tick) -> int:
@@ -139,12 +136,18 @@ def _concurrency_room(runtime: CachedTask, task: Any) -> int:
 
 
 def _plan(
-    tick: Tick, runtime: CachedTask, task: Any, free: list[Node], planned: list[tuple[ActiveAttempt, Node]]
+    tick: Tick,
+    runtime: CachedTask,
+    task: Any,
+    free: list[Node],
+    planned: list[tuple[ActiveAttempt, Node]],
+    offset: int = 0,
 ) -> int:
-    """Put the task's first runnable instances in these free places on nodes; returns how many it took."""
+    """Put the task's first runnable instances (after ``offset`` already planned this tick) in these free
+    places on nodes; returns how many it took."""
     if not free:
         return 0
-    instances = scheduling.runnable_instances(tick.conn, task.pk, len(free))
+    instances = scheduling.runnable_instances(tick.conn, task.pk, len(free), offset)
     for instance, node in zip(instances, free, strict=False):
         attempt = ActiveAttempt(
             tick.ledger.new_attempt_pk(),

@@ -74,6 +74,8 @@ class Fleet:
         self._depth: dict[int, int] = {}  # by task; 1 when absent
         self._deep_tasks: dict[Pool, set[int]] = defaultdict(set)  # tasks of a pool deeper than 1
         self._noted: set[int] = set()
+        self._waiting: dict[str, Node] = {}  # SUBMITTED nodes, oldest first
+        self._room_changed = True  # since waiting nodes were last tried: room freed or nodes came
         self.round_trip_s = _FIRST_ROUND_TRIP_S  # from an attempt's end to its node's next launch
         # Set at recovery: the scheduler numbers the nodes and activities it makes.
         self.last_node_pk = 0
@@ -129,8 +131,10 @@ class Fleet:
     def remove(self, node: Node) -> None:
         del self._nodes[node.node_id]
         self._close(node)
+        self._waiting.pop(node.node_id, None)
         if node.host is not None and node.state in HOLDING:
             self._used[node.host] -= node.resources
+            self._room_changed = True
 
     def set_state(self, node: Node, state: NodeState) -> None:
         held_before = node.host is not None and node.state in HOLDING
@@ -138,7 +142,15 @@ class Fleet:
         held_after = node.host is not None and state in HOLDING
         if node.host is not None and held_before != held_after:
             self._used[node.host] += node.resources if held_after else NOTHING - node.resources
+            self._room_changed = self._room_changed or held_before
         self._index(node)
+
+    def waiting_to_place(self) -> list[Node]:
+        """Nodes waiting for room, oldest first, if room was freed or nodes came since last asked."""
+        if not self._room_changed:
+            return []
+        self._room_changed = False
+        return list(self._waiting.values())
 
     def place_on(self, node: Node, host: str) -> None:
         node.host = host
@@ -162,20 +174,19 @@ class Fleet:
     def open_pools(self) -> list[Pool]:
         return list(self._open)
 
-    def open_nodes(self, pool: Pool) -> list[Node]:
-        """Nodes of the pool that can take another attempt now, the least loaded first."""
-        found = self._open.get(pool)
-        return [] if found is None else sorted(found.values(), key=lambda n: len(n.queue))
+    def has_open(self, pool: Pool) -> bool:
+        """Whether some node of the pool can take another attempt now."""
+        return pool in self._open
 
     def slots(self, pool: Pool, task_pk: int) -> list[Node]:
         """One entry per attempt of the task the pool can take now: each open node as often as its
         queue has room at the task's depth, the least loaded nodes first."""
+        nodes = list(self._open.get(pool, {}).values())
         depth = self._depth.get(task_pk, 1)
-        nodes = self.open_nodes(pool)
         return [n for level in range(depth) for n in nodes if len(n.queue) <= level]
 
     def idle(self, pool: Pool) -> list[Node]:
-        return [n for n in self.open_nodes(pool) if not n.queue]
+        return [n for n in self._open.get(pool, {}).values() if not n.queue]
 
     def observe(self, pool: Pool, task_pk: int, seconds: float) -> None:
         """An attempt of the task ran this long on a node of the pool: the task's depth follows."""
@@ -222,6 +233,12 @@ class Fleet:
         return True
 
     def _index(self, node: Node) -> None:
+        if node.state is NodeState.SUBMITTED:
+            if node.node_id not in self._waiting:
+                self._waiting[node.node_id] = node
+                self._room_changed = True
+        else:
+            self._waiting.pop(node.node_id, None)
         if node.in_service and len(node.queue) < self._room(node.pool):
             self._open.setdefault(node.pool, {})[node.node_id] = node
         else:

@@ -111,14 +111,18 @@ def end_activity(tick: Tick, node: Node, state: ActivityState, reason: str = "")
 
 def place_waiting(tick: Tick) -> None:
     """Waiting nodes go on the first host with room, oldest first; one that no host could ever hold
-    fails now instead of waiting for ever."""
-    waiting = sorted((n for n in tick.fleet if n.state is NodeState.SUBMITTED), key=lambda n: n.pk)
-    for node in waiting:
+    fails now instead of waiting for ever. Tried only when room was freed or nodes came."""
+    no_room: set[Resources] = set()  # sizes that found no room in this pass: the rest of them will not
+    for node in tick.fleet.waiting_to_place():
+        if node.resources in no_room:
+            continue
         if not tick.fleet.fits_any(node.resources):
             creation_failed(tick, node, no_host_reason(node.instance_type, node.resources))
             continue
         host = tick.fleet.place(node.resources)
-        if host is not None:
+        if host is None:
+            no_room.add(node.resources)
+        else:
             provision(tick, node, host)
 
 
@@ -139,8 +143,9 @@ def ready(tick: Tick, node: Node, handle: str) -> None:
         return
     if node.state is not NodeState.CREATING:
         return
-    tick.fleet.set_state(node, NodeState.CREATED)
-    tick.book.set(node, state=NodeState.CREATED.value, handle=handle, ready_time=tick.now)
+    state = NodeState.RUNNING if node.queue else NodeState.CREATED  # its first attempt may be waiting
+    tick.fleet.set_state(node, state)
+    tick.book.set(node, state=state.value, handle=handle, ready_time=tick.now)
     end_activity(tick, node, ActivityState.SUCCEED)
 
 
@@ -196,6 +201,8 @@ def release(tick: Tick, instance: Instance) -> None:
     tick.fleet.hold(node, None)
     if node.env_pk is None:
         retire(tick, node)
+    elif node.queue:  # attempts sent elsewhere have not ended yet: the last one's end frees it
+        return
     elif node.state is NodeState.DELETING:
         gone(tick, node)
     elif node.state is NodeState.RUNNING:

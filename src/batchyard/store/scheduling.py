@@ -338,6 +338,7 @@ _RUNNABLE_INSTANCES = (
     .where(and_(instances.c.task_pk == bindparam("task_pk"), instances.c.state == State.RUNNABLE.value))
     .order_by(instances.c.idx)
     .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
 )
 
 
@@ -360,9 +361,9 @@ def dispatch_candidates(conn: Connection, env_pk: int | None, limit: int) -> lis
     return list(conn.execute(_ENV_CANDIDATES, {"env_pk": env_pk, "limit": limit}))
 
 
-def runnable_instances(conn: Connection, task_pk: int, limit: int) -> list[Any]:
-    """(idx, attempts) of the first ``limit`` runnable instances of a task, lowest index first."""
-    return list(conn.execute(_RUNNABLE_INSTANCES, {"task_pk": task_pk, "limit": limit}))
+def runnable_instances(conn: Connection, task_pk: int, limit: int, offset: int = 0) -> list[Any]:
+    """(idx, attempts) of ``limit`` runnable instances of a task, lowest index first after ``offset``."""
+    return list(conn.execute(_RUNNABLE_INSTANCES, {"task_pk": task_pk, "limit": limit, "offset": offset}))
 
 
 # Requests recorded by the API ------------------------------------------------------------------
