@@ -278,8 +278,8 @@ class Scheduler:
                     found.creating.append(spec)
                 elif node.host is not None and node.state is not NodeState.CREATION_FAILED:
                     found.nodes.append(AttachedNode(row.handle, spec))
-            self._envs.recover(node_store.env_rows(conn, {n.env_pk for n in self._fleet if n.env_pk}))
-            self._envs.deleting.update(node_store.deleting_envs(conn))
+            env_pks = {n.env_pk for n in self._fleet if n.env_pk}
+            self._envs.recover(node_store.env_rows(conn, env_pks), node_store.deleting_envs(conn))
             for row in scheduling.active_attempts(conn):  # in attempt order: each node's queue in order
                 self._recover_attempt(conn, row, by_instance.get(row.node_instance_id), found)
             self._leftover_nodes = [n for n in self._fleet if n.state is NodeState.DELETING and not n.queue]

@@ -8,7 +8,7 @@ is gone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from batchyard.domain.attempts import Failure
@@ -33,9 +33,11 @@ class Environments:
     def action_if_inactive(self, env_pk: int) -> str:
         return self._policy.get(env_pk, nodes.RECREATE)
 
-    def recover(self, rows: Mapping[int, Any]) -> None:
+    def recover(self, rows: Mapping[int, Any], deleting: Iterable[int]) -> None:
+        """``rows``: the environments that have nodes; ``deleting``: those being deleted."""
         for env in rows.values():
             self._learn(env)
+        self.deleting.update(deleting)
 
     def carry_out(self, tick: Tick) -> None:
         """Apply the API's recorded changes, then mend environments that lost nodes this tick."""
@@ -84,20 +86,9 @@ class Environments:
     def _attach(self, tick: Tick, env: Any, change: Any) -> None:
         resources = self.catalog.get(env.instance_type)
         for instance_id in change.ids:
-            node = nodes.make(
-                tick,
-                env_pk=env.pk,
-                task_pk=None,
-                instance_type=env.instance_type,
-                resources=resources or Resources(0, 0),
-                origin=Origin.USER_ATTACHED,
-                instance_id=instance_id,
+            nodes.make_in_env(
+                tick, env, resources, ActivityType.ATTACH, change.cause, Origin.USER_ATTACHED, instance_id
             )
-            nodes.begin_activity(tick, node, ActivityType.ATTACH, change.cause)
-            if resources is None:
-                nodes.creation_failed(
-                    tick, node, f"The instance type {env.instance_type} is not offered here."
-                )
 
     def _detach(self, tick: Tick, env: Any, change: Any) -> None:
         wanted = set(change.ids)

@@ -75,6 +75,32 @@ def make(
     return node
 
 
+def make_in_env(
+    tick: Tick,
+    env: Any,
+    resources: Resources | None,
+    kind: ActivityType,
+    cause: str,
+    origin: Origin = Origin.BATCH_CREATED,
+    instance_id: str | None = None,
+) -> Node:
+    """A node of a named environment, with the activity that says why; ``resources`` None: the
+    environment's instance type is no longer in the catalog, so the node cannot be made."""
+    node = make(
+        tick,
+        env_pk=env.pk,
+        task_pk=None,
+        instance_type=env.instance_type,
+        resources=resources or NOTHING,
+        origin=origin,
+        instance_id=instance_id,
+    )
+    begin_activity(tick, node, kind, cause, ActivityState.SUBMITTED)
+    if resources is None:
+        creation_failed(tick, node, f"The instance type {env.instance_type} is not offered here.")
+    return node
+
+
 def begin_activity(
     tick: Tick, node: Node, kind: ActivityType, cause: str, state: ActivityState = ActivityState.PROCESSING
 ) -> None:
@@ -133,6 +159,8 @@ def no_host_reason(instance_type: str, resources: Resources) -> str:
 def provision(tick: Tick, node: Node, host: str) -> None:
     tick.fleet.place_on(node, host)
     tick.book.set(node, state=NodeState.CREATING.value, host=host)
+    if node.activity_pk is not None:
+        tick.book.set_activity(node.activity_pk, state=ActivityState.PROCESSING.value)
     tick.provisions.append(NodeSpec(node.node_id, host, node.resources))
 
 
@@ -250,11 +278,7 @@ def reconcile(tick: Tick, env: Any, resources: Resources | None, cause: str) -> 
         if n.state is not NodeState.DELETING and (n.origin is Origin.BATCH_CREATED or env.deleting)
     ]
     for _ in range(wants - len(own)):
-        size = resources or NOTHING
-        node = make(tick, env_pk=env.pk, task_pk=None, instance_type=env.instance_type, resources=size)
-        begin_activity(tick, node, ActivityType.CREATE, cause, ActivityState.SUBMITTED)
-        if resources is None:
-            creation_failed(tick, node, f"The instance type {env.instance_type} is not offered here.")
+        make_in_env(tick, env, resources, ActivityType.CREATE, cause)
     by_order = sorted(own, key=lambda n: (_RETIRE_ORDER.get(n.state, len(_RETIRE_ORDER)), -n.pk))
     for node in by_order[: max(0, len(own) - wants)]:
         kind = ActivityType.DETACH if node.origin is Origin.USER_ATTACHED else ActivityType.TERMINATE
