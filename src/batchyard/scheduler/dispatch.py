@@ -51,7 +51,7 @@ def _fill_env(tick: Tick, env_pk: int, planned: list[tuple[ActiveAttempt, Node]]
             _fail_runnable(tick, task.pk, runtime.fault)
             continue
         room = _concurrency_room(runtime, task)
-        free = tick.fleet.slots(pool, task.pk)
+        free = tick.fleet.places(pool, task.pk)
         if room and not free:
             return  # strict priority: a task waiting for a node is not overtaken by one queueing deeper
         _plan(tick, runtime, task, free[:room], planned)
@@ -70,7 +70,7 @@ def _anonymous(tick: Tick, planned: list[tuple[ActiveAttempt, Node]]) -> bool:
             _fail_runnable(tick, task.pk, runtime.fault)
             continue
         room = _concurrency_room(runtime, task)
-        used = _plan(tick, runtime, task, tick.fleet.slots(("task", task.pk), task.pk)[:room], planned)
+        used = _plan(tick, runtime, task, tick.fleet.places(("task", task.pk), task.pk)[:room], planned)
         wanted = min(task.n_runnable, room) - used
         if wanted <= 0:
             continue

@@ -178,7 +178,7 @@ class Fleet:
         """Whether some node of the pool can take another attempt now."""
         return pool in self._open
 
-    def slots(self, pool: Pool, task_pk: int) -> list[Node]:
+    def places(self, pool: Pool, task_pk: int) -> list[Node]:
         """One entry per attempt of the task the pool can take now: each open node as often as its
         queue has room at the task's depth, the least loaded nodes first."""
         nodes = list(self._open.get(pool, {}).values())

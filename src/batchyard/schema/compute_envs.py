@@ -62,11 +62,8 @@ class DescribeComputeEnvCreateInfoRequest(ApiModel):
     EnvId: str
 
 
-class DescribeComputeEnvCreateInfosRequest(ApiModel):
-    EnvIds: list[str] | None = None
-    Filters: list[common.Filter] | None = None
-    Offset: UInt64 | None = None
-    Limit: UInt64 | None = None
+class DescribeComputeEnvCreateInfosRequest(DescribeComputeEnvsRequest):
+    """The same members; only the filters it knows differ (``service.env_views``)."""
 
 
 class DescribeComputeEnvActivitiesRequest(ApiModel):
