@@ -125,7 +125,8 @@ class Executor(Protocol):
     def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
         """Take back the nodes and attempts of before a restart, as the store knows them.
 
-        A node that is gone is reported lost. An attempt that ended meanwhile is reported with
+        A node that is gone is reported lost; one the store never heard was ready (no handle: it was
+        still being made) is reported ready if it is there. An attempt that ended meanwhile is reported with
         its outcome; one whose command never started is started (once); one that started and left
         no outcome ends as a SYSTEM failure.
         """

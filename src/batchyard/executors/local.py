@@ -37,6 +37,7 @@ from batchyard.executors.base import (
     EventSink,
     Host,
     NodeFailed,
+    NodeLost,
     NodeReady,
     NodeSpec,
 )
@@ -151,13 +152,23 @@ class LocalExecutor:
                 )
 
     def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
-        """Nodes are shares of this machine: they are all still here, their workspaces as they were.
+        """Nodes are shares of this machine: they are all still here, their workspaces as they were
+        (one still being made when the server stopped may have begun its first attempt already).
 
         A node's attempts ran one after another in their order, and each one's logs were kept before
         the next began; so only the last of them that began may still have logs in the workspace.
         """
         for known in nodes:
-            self._nodes[known.spec.node_id] = _Node(self._workspace(known.spec.node_id))
+            node_id = known.spec.node_id
+            workspace = self._workspace(node_id)
+            try:
+                workspace.make()
+            except OSError as exc:
+                self._emit(NodeLost(node_id, time.time(), f"The node's workspace failed: {exc}."))
+                continue
+            self._nodes[node_id] = _Node(workspace)
+            if known.handle is None:
+                self._emit(NodeReady(node_id, time.time(), workspace.workdir))
         alive = running_wrappers() if attempts else {}
         self._exits.expect(a.spec.attempt_pk for a in attempts)
         by_node: dict[str, list[AttemptSpec]] = {}
@@ -197,6 +208,8 @@ class LocalExecutor:
             elif running is not None and self._watch_again(node, spec, paths, running):
                 continue
             else:
+                # A wrapper that ended just after the scan of /proc journaled its end meanwhile.
+                ended = ended or self._exits.exit(paths.job_folder, spec.attempt_pk)
                 pid = ended.pid if ended is not None else self._exits.begun(paths.job_folder, spec.attempt_pk)
                 if pid is not None:
                     groups.add(pid)

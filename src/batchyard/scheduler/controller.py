@@ -66,7 +66,6 @@ class Recovered:
 
     nodes: list[AttachedNode] = field(default_factory=list)
     attempts: list[AttachedAttempt] = field(default_factory=list)
-    creating: list[NodeSpec] = field(default_factory=list)  # asked for, never reported ready: again
     cancelled: list[int] = field(default_factory=list)
 
 
@@ -105,7 +104,6 @@ class Scheduler:
         await self._executor.start(self._on_event)
         recovered = await asyncio.to_thread(self._recover)
         self._executor.reattach(recovered.nodes, recovered.attempts)
-        self._executor.provision(recovered.creating)
         self._executor.cancel(recovered.cancelled)
         log.info(
             "scheduler started: %d nodes and %d attempts re-attached; hosts: %s",
@@ -273,10 +271,8 @@ class Scheduler:
                 node = _node(row, activities.get(row.node_id))
                 self._fleet.add(node)
                 by_instance[node.instance_id] = node
-                spec = NodeSpec(node.node_id, node.host or "", node.resources)
-                if node.state is NodeState.CREATING:
-                    found.creating.append(spec)
-                elif node.host is not None and node.state is not NodeState.CREATION_FAILED:
+                if node.host is not None and node.state is not NodeState.CREATION_FAILED:
+                    spec = NodeSpec(node.node_id, node.host, node.resources)
                     found.nodes.append(AttachedNode(row.handle, spec))
             env_pks = {n.env_pk for n in self._fleet if n.env_pk}
             self._envs.recover(node_store.env_rows(conn, env_pks), node_store.deleting_envs(conn))
