@@ -21,7 +21,7 @@ run: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/mypy src tests
+	$(VENV)/bin/mypy src tests bench
 
 test: $(VENV)/.installed lint
 	$(VENV)/bin/pytest -q
