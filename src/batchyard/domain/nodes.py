@@ -19,6 +19,11 @@ class NodeState(StrEnum):
     CREATION_FAILED = "CREATION_FAILED"  # no host can hold it
 
 
+# ActionIfComputeNodeInactive: the only policy the documentation names, so the only one accepted: a
+# lost node is retired and its environment makes another.
+RECREATE = "RECREATE"
+
+
 class Origin(StrEnum):
     BATCH_CREATED = "BATCH_CREATED"
     USER_ATTACHED = "USER_ATTACHED"

@@ -217,7 +217,7 @@ class Scheduler:
     def _tick(self, events: list[Event], intents: bool) -> Tick:
         with self._db.write() as conn:
             tick = Tick(conn, self._clock(), self._ledger, self._fleet, self._runtimes)
-            apply_events(tick, events, self._envs.action_if_inactive)
+            apply_events(tick, events)
             for node in self._leftover_nodes:
                 if node.state is NodeState.DELETING and not node.queue and tick.fleet.get(node.node_id):
                     nodes.gone(tick, node)
@@ -274,8 +274,7 @@ class Scheduler:
                 if node.host is not None and node.state is not NodeState.CREATION_FAILED:
                     spec = NodeSpec(node.node_id, node.host, node.resources)
                     found.nodes.append(AttachedNode(row.handle, spec))
-            env_pks = {n.env_pk for n in self._fleet if n.env_pk}
-            self._envs.recover(node_store.env_rows(conn, env_pks), node_store.deleting_envs(conn))
+            self._envs.recover(node_store.deleting_envs(conn))
             for row in scheduling.active_attempts(conn):  # in attempt order: each node's queue in order
                 self._recover_attempt(conn, row, by_instance.get(row.node_instance_id), found)
             self._leftover_nodes = [n for n in self._fleet if n.state is NodeState.DELETING and not n.queue]

@@ -23,20 +23,13 @@ DELETED_CAUSE = "DeleteComputeEnv"
 
 
 class Environments:
-    """What the scheduler remembers of named environments between ticks: their sizes' rules."""
+    """What the scheduler remembers of named environments between ticks: those being deleted."""
 
     def __init__(self, catalog: Mapping[str, Resources]) -> None:
         self.catalog = catalog
-        self._policy: dict[int, str] = {}  # ActionIfComputeNodeInactive by env
         self.deleting: set[int] = set()
 
-    def action_if_inactive(self, env_pk: int) -> str:
-        return self._policy.get(env_pk, nodes.RECREATE)
-
-    def recover(self, rows: Mapping[int, Any], deleting: Iterable[int]) -> None:
-        """``rows``: the environments that have nodes; ``deleting``: those being deleted."""
-        for env in rows.values():
-            self._learn(env)
+    def recover(self, deleting: Iterable[int]) -> None:
         self.deleting.update(deleting)
 
     def carry_out(self, tick: Tick) -> None:
@@ -46,7 +39,6 @@ class Environments:
         for change in changes:
             env = envs.get(change.env_pk)
             if env is not None:
-                self._learn(env)
                 _CHANGES[EnvChange(change.kind)](self, tick, env, change)
         node_store.delete_env_intents(tick.conn, [c.pk for c in changes])
         for env_pk in tick.envs - {c.env_pk for c in changes}:
@@ -62,11 +54,6 @@ class Environments:
 
     def reconcile(self, tick: Tick, env: Any, cause: str) -> None:
         nodes.reconcile(tick, env, self.catalog.get(env.instance_type), cause)
-
-    def _learn(self, env: Any) -> None:
-        self._policy[env.pk] = env.action_if_inactive
-        if env.deleting:
-            self.deleting.add(env.pk)
 
     def _reconcile(self, tick: Tick, env: Any, change: Any) -> None:
         self.reconcile(tick, env, change.cause)

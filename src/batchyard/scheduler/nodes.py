@@ -16,7 +16,6 @@ from batchyard.executors.base import NodeSpec
 from batchyard.scheduler.fleet import Instance, Node
 from batchyard.scheduler.tick import Tick
 
-RECREATE = "RECREATE"
 # Which nodes go first when an environment shrinks: those doing nothing for anyone, busy ones last.
 _RETIRE_ORDER = {
     NodeState.SUBMITTED: 0,
@@ -187,14 +186,14 @@ def creation_failed(tick: Tick, node: Node, reason: str) -> None:
         gone(tick, node)
 
 
-def lost(tick: Tick, node: Node, reason: str, action_if_inactive: str) -> None:
-    """Its attempt ends by its own event. An environment that recreates lost nodes retires it and
-    makes another now; otherwise it stays ABNORMAL until a user terminates it."""
+def lost(tick: Tick, node: Node, reason: str) -> None:
+    """Its attempt ends by its own event. The node is retired (ABNORMAL until its attempts have
+    ended) and, in a named environment, another is made now (``RECREATE``, the one policy)."""
     tick.fleet.set_state(node, NodeState.ABNORMAL)
     tick.book.set(node, state=NodeState.ABNORMAL.value, reason=reason)
     if node.env_pk is None:
         retire(tick, node)
-    elif action_if_inactive == RECREATE:
+    else:
         retire(tick, node, ActivityType.TERMINATE, f"The compute node was lost: {reason}")
         tick.envs.add(node.env_pk)
 

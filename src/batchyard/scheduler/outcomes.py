@@ -3,8 +3,6 @@ with an outcome that may mean a retry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from batchyard.domain.attempts import Failure
 from batchyard.domain.states import State
 from batchyard.executors.base import (
@@ -35,8 +33,7 @@ _EXTRA_RETRIES: dict[Failure, int | None] = {
 }
 
 
-def apply_events(tick: Tick, events: list[Event], action_if_inactive: Callable[[int], str]) -> None:
-    """``action_if_inactive`` gives an environment's ActionIfComputeNodeInactive, for lost nodes."""
+def apply_events(tick: Tick, events: list[Event]) -> None:
     batch = tick.batch()
     for event in events:
         if isinstance(event, AttemptStarted | AttemptFinished):
@@ -48,11 +45,11 @@ def apply_events(tick: Tick, events: list[Event], action_if_inactive: Callable[[
             else:
                 _finished(tick, batch, active, event)
         else:
-            _node_event(tick, event, action_if_inactive)
+            _node_event(tick, event)
     batch.write(tick.conn)
 
 
-def _node_event(tick: Tick, event: NodeEvent, action_if_inactive: Callable[[int], str]) -> None:
+def _node_event(tick: Tick, event: NodeEvent) -> None:
     node = tick.fleet.get(event.node_id)
     if node is None:
         return
@@ -61,8 +58,7 @@ def _node_event(tick: Tick, event: NodeEvent, action_if_inactive: Callable[[int]
     elif isinstance(event, NodeFailed):
         nodes.creation_failed(tick, node, event.reason)
     elif isinstance(event, NodeLost):
-        policy = action_if_inactive(node.env_pk) if node.env_pk is not None else nodes.RECREATE
-        nodes.lost(tick, node, event.reason, policy)
+        nodes.lost(tick, node, event.reason)
 
 
 def _started(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptStarted) -> None:

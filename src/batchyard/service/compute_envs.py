@@ -36,7 +36,7 @@ from sqlalchemy import Connection
 from batchyard.config.settings import Settings
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import ENV_ID, INSTANCE_ID, NODE_ID, new_id
-from batchyard.domain.nodes import EnvChange
+from batchyard.domain.nodes import RECREATE, EnvChange
 from batchyard.schema.common import Filter
 from batchyard.schema.compute_envs import (
     ComputeEnvCreateInfo,
@@ -275,7 +275,7 @@ class ComputeEnvService:
             env_type=spec.EnvType or "MANAGED",
             instance_type=kind,
             desired=spec.DesiredComputeNodeCount,
-            action_if_inactive=spec.ActionIfComputeNodeInactive or "RECREATE",
+            action_if_inactive=spec.ActionIfComputeNodeInactive or RECREATE,
             tags=[{"Key": t.Key, "Value": t.Value} for t in spec.Tags or []],
             create_info=env_rules.create_info(request),
             client_token=request.ClientToken,

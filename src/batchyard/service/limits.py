@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from batchyard.domain.nodes import RECREATE
+
 JOB_NAME_MAX: Final = 60
 JOB_DESCRIPTION_MAX: Final = 200
 TASK_NAME_MAX: Final = 60  # undocumented; the same as job and template names
@@ -49,6 +51,6 @@ DEPEND_ON_VALUES: Final = ("PRE_TASK_SUCCEED", "PRE_TASK_AT_LEAST_PARTLY_SUCCEED
 # Named compute environments (API_NOTES §2.9, §2.13).
 ENV_NAME_MAX: Final = 60  # undocumented; the same as job and template names
 ENV_DESCRIPTION_MAX: Final = 200  # undocumented; the same as job and template descriptions
-ACTIONS_IF_INACTIVE: Final = ("RECREATE",)  # the only policy the docs name, and the default
+ACTIONS_IF_INACTIVE: Final = (RECREATE,)  # the only policy the docs name, and the default
 RESOURCE_MAX_RETRY_COUNT_MAX: Final = 100
 IDS_PER_CALL_MAX: Final = 100  # TerminateComputeNodes, AttachInstances, DetachInstances

@@ -91,7 +91,6 @@ def env_rows(conn: Connection, env_pks: Iterable[int]) -> dict[int, Any]:
             compute_envs.c.env_id,
             compute_envs.c.instance_type,
             compute_envs.c.desired,
-            compute_envs.c.action_if_inactive,
             compute_envs.c.deleting,
         ).where(compute_envs.c.pk.in_(sorted(set(env_pks))))
     )
