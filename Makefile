@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA_DIR ?= ./.batchyard
+NODE_SDK := tests/node/node_modules/.installed
 
 .PHONY: run test lint bench system-deps clean
 
@@ -16,6 +17,11 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+# The official Node.js SDK for tests/api/test_node_sdk.py, exactly as package-lock.json pins it.
+$(NODE_SDK): tests/node/package.json tests/node/package-lock.json | system-deps
+	npm ci --prefix tests/node --no-audit --no-fund
+	touch $@
+
 run: $(VENV)/.installed
 	$(VENV)/bin/batchyard serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
@@ -23,11 +29,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy src tests bench
 
-test: $(VENV)/.installed lint
+test: $(VENV)/.installed $(NODE_SDK) lint
 	$(VENV)/bin/pytest -q
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .batchyard
+	rm -rf $(VENV) .batchyard tests/node/node_modules

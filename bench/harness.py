@@ -117,6 +117,7 @@ class Server:
     memory_gib: int | None = None
     compute_envs: int | None = None  # the quota of named environments, when more than the default
     named_threads: bool = False  # threads named in /proc (named_threads.py), for CPU per thread
+    monitor_period_s: int | None = None  # how often running attempts are sampled (default: the server's)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -151,6 +152,8 @@ class Server:
             text += f"compute_envs = {self.compute_envs}\n"
         if self.cpus is not None:
             text += f"[local]\ncpus = {self.cpus}\nmemory_gib = {self.memory_gib or 1}\n"
+        if self.monitor_period_s is not None:
+            text += f"[monitor]\nperiod_s = {self.monitor_period_s}\n"
         config = self.root / "config.toml"
         config.write_text(text)
         return config
@@ -182,10 +185,11 @@ def running_server(
     memory_gib: int | None = None,
     compute_envs: int | None = None,
     named_threads: bool = False,
+    monitor_period_s: int | None = None,
 ) -> Iterator[Server]:
     """A fresh server in a fresh temp dir; stopped, its attempts killed and the dir deleted on exit."""
     with temp_dir("server") as root:
-        server = Server(root, cpus, memory_gib, compute_envs, named_threads)
+        server = Server(root, cpus, memory_gib, compute_envs, named_threads, monitor_period_s)
         try:
             server.start()
             yield server

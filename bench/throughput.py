@@ -9,6 +9,10 @@ has cores (CreateComputeEnv, nodes CREATED before the clock starts, the task nam
 
 Sizes up to 10,000 are measured three times, both servers and xargs in turn, and the medians are
 reported: on a small shared machine single runs of either vary by a quarter.
+
+Sampling what running attempts use (DescribeJobMonitorData) must cost nothing measurable: the
+10,000-instance run is repeated with a look every second (ten times the default rate) against one
+every hour (no look during the run), in pairs.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ MIN_POLL_S = 0.005
 POLL_S_PER_INSTANCE = 5e-6
 REPEATED_UP_TO = 10_000
 ENV_INSTANCE_TYPE = "S2.SMALL1"  # one CPU: the environment has a node per core
+SAMPLING_N = 10_000
+SAMPLING_FAST_S, SAMPLING_NEVER_S = 1, 3600
+SAMPLING_TARGET = 1.1  # within what the machine's own swing lets a median of pairs tell apart
 
 
 def sizes(quick: bool, with_100k: bool) -> list[int]:
@@ -74,12 +81,14 @@ def trues(client: Client, n: int, named_env: bool) -> dict[str, Any]:
     return env_task("t", "true", env_id, n)
 
 
-def server_seconds(n: int, named_env: bool = False) -> tuple[float, float]:
+def server_seconds(
+    n: int, named_env: bool = False, monitor_period_s: int | None = None
+) -> tuple[float, float]:
     """Seconds from SubmitJob to SUCCEED seen by DescribeJob, and the server's peak RSS.
 
     ``named_env``: the task runs on an environment of CPUS one-CPU nodes, made before the clock starts.
     """
-    with running_server() as server:
+    with running_server(monitor_period_s=monitor_period_s) as server:
         client = make_client(server.endpoint)
         deadline = 60 + n * 0.03
         work = trues(client, n, named_env)
@@ -123,6 +132,19 @@ def ratio_target(n: int, seconds: float, baseline: float) -> Target | None:
     return Target(f"<= {RATIO_TARGET}x xargs", seconds / baseline <= RATIO_TARGET)
 
 
+def sampling_cost(quick: bool) -> Figure:
+    """The same run sampled every second and never, in pairs; medians of the pairs."""
+    n = 1_000 if quick else SAMPLING_N
+    sampled, unsampled = [], []
+    for _ in range(1 if quick else REPEATS):
+        sampled.append(server_seconds(n, monitor_period_s=SAMPLING_FAST_S)[0])
+        unsampled.append(server_seconds(n, monitor_period_s=SAMPLING_NEVER_S)[0])
+    seconds, baseline = statistics.median(sampled), statistics.median(unsampled)
+    target = Target(f"<= {SAMPLING_TARGET}x", seconds / baseline <= SAMPLING_TARGET)
+    name = f"N={n:,} sampled every {SAMPLING_FAST_S} s"
+    return Figure(NAME, name, seconds, "s", baseline, "no sampling", target)
+
+
 def run(quick: bool, with_100k: bool) -> list[Figure]:
     figures: list[Figure] = []
     per_instance: dict[int, float] = {}
@@ -136,4 +158,5 @@ def run(quick: bool, with_100k: bool) -> list[Figure]:
         met = growth <= GROWTH_TARGET
         target = Target(f"<= {GROWTH_TARGET}x", met) if largest == GROWTH_TARGET_N else None
         figures.append(Figure(NAME, f"cost/instance N={largest:,} / N=1,000", growth, "x", target=target))
+    figures.append(sampling_cost(quick))
     return figures

@@ -25,11 +25,15 @@ from batchyard.domain.resources import Resources
 from batchyard.executors.base import Executor, Host
 from batchyard.executors.local import HOST_NAME, LocalExecutor
 from batchyard.scheduler.controller import Scheduler
+from batchyard.scheduler.sampler import UsageSampler
+from batchyard.service.catalog import InstanceCatalog
 from batchyard.service.compute_envs import ComputeEnvService
 from batchyard.service.control import JobControl
 from batchyard.service.jobs import JobReader
+from batchyard.service.monitor import MonitorReader
 from batchyard.service.submit import JobSubmitter
 from batchyard.service.tasks import TaskReader
+from batchyard.service.templates import TaskTemplateService
 from batchyard.storage.store import FsspecObjectStore, ObjectStore
 from batchyard.store.database import Database
 
@@ -74,6 +78,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store)
     catalog = {name: Resources(t.cpu, t.memory_gib, t.gpu) for name, t in settings.instance_types.items()}
     scheduler = Scheduler(db, executor, catalog)
+    sampler = UsageSampler(db, executor, settings.monitor.period_s)
     services = Services(
         submitter=JobSubmitter(db, settings, scheduler.wake),
         jobs=JobReader(db, settings.zones),
@@ -82,15 +87,20 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
             db, executor.forget_job, scheduler.settle_now, settings.refuse_terminate_with_env_id
         ),
         envs=ComputeEnvService(db, settings, scheduler.settle_now),
+        templates=TaskTemplateService(db, settings),
+        monitor=MonitorReader(db, settings.monitor.period_s),
+        catalog=InstanceCatalog(settings.instance_types, settings.zones, executor.hosts),
     )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await scheduler.start()
+        sampler.start()
         log.info("batchyard is ready on %s", settings.url)
         try:
             yield
         finally:
+            await sampler.stop()
             await scheduler.stop()
             db.close()
 

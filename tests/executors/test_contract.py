@@ -162,3 +162,16 @@ async def test_attempts_on_a_busy_node_run_after_it_in_order_and_an_unknown_node
     await harness.wait(AttemptFinished, 3)
     order = [e.attempt_pk for e in harness.events if isinstance(e, AttemptStarted)]
     assert order == [1, 2, 3]
+
+
+async def test_usage_reports_running_attempts_only_as_shares_of_their_node(harness: Harness) -> None:
+    await harness.ready_node()
+    harness.launch(1, "sleep 30")
+    await harness.wait(AttemptStarted, 1)
+    (usage,) = await harness.executor.usage()
+    assert usage.attempt_pk == 1
+    assert usage.memory_percent is not None and 0 <= usage.memory_percent < 100
+    assert usage.cpu_percent is not None and 0 <= usage.cpu_percent <= 100
+    harness.executor.cancel([1])
+    await harness.wait(AttemptFinished, 1)
+    assert list(await harness.executor.usage()) == []

@@ -207,6 +207,44 @@ def test_host_is_compared_verbatim() -> None:
     assert error_code(replace(raw, host="BATCH.tencentcloudapi.com")) == "AuthFailure.SignatureFailure"
 
 
+def sent_with_host(sent: str, signed: str) -> RawRequest:
+    """A POST that arrives with Host ``sent`` but whose signature covers ``host:signed``."""
+    raw = hand_signed(unsigned_post({"host": signed}))
+    return replace(raw, host=sent, headers={**raw.headers, "host": sent})
+
+
+@pytest.mark.parametrize(
+    ("sent", "signed"),
+    [
+        ("batch.localhost:9000", "batch.localhost:9000"),
+        ("batch.localhost:9000", "batch.localhost"),  # the Node.js SDK signs the hostname alone
+        ("127.0.0.1:9000", "127.0.0.1"),
+        ("[::1]:9000", "[::1]"),
+        ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),  # tccli's Host, signed verbatim
+    ],
+)
+def test_host_is_accepted_signed_with_or_without_its_port(sent: str, signed: str) -> None:
+    assert verify_tc3(sent_with_host(sent, signed), secrets, TS) == SECRET_ID
+
+
+@pytest.mark.parametrize(
+    ("sent", "signed"),
+    [
+        ("batch.localhost:9000", "other.localhost"),
+        ("batch.localhost:9000", "batch.localhost:9001"),
+        ("batch.localhost:9000", "batch.localhost:"),
+        ("batch.localhost:9000", "batch"),
+        ("batch.localhost", "batch.localhost:9000"),
+        ("[::1]:9000", "::1"),
+        ("http://127.0.0.1:9000", "http://127.0.0.1"),
+        ("http://127.0.0.1:9000", "127.0.0.1"),
+    ],
+)
+def test_host_signed_as_anything_else_fails_signature(sent: str, signed: str) -> None:
+    """Dropping the port is the one relaxation: not another name or port, nor a tccli Host's scheme."""
+    assert error_code(sent_with_host(sent, signed)) == "AuthFailure.SignatureFailure"
+
+
 def test_changed_body_fails_signature() -> None:
     raw = hand_signed(unsigned_post())
     assert error_code(replace(raw, body=BODY + b" ")) == "AuthFailure.SignatureFailure"

@@ -12,8 +12,8 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from batchyard.api.nonces import NonceLedger
@@ -32,6 +32,8 @@ _AUTHORIZATION_FIELDS = frozenset({"Credential", "SignedHeaders", "Signature"})
 _V1_DIGESTS: Mapping[str, str] = {"HmacSHA1": "sha1", "HmacSHA256": "sha256"}
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _NONCE = re.compile(r"[0-9]{1,20}")
+_HOST_WITH_PORT = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}")
+"""``name:port`` or ``[ipv6]:port``, the bracketed IPv6 name kept whole as the Node.js SDK signs it."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,9 @@ def verify_tc3(raw: RawRequest, secrets: SecretLookup, now: float) -> str:
     secret_key = _secret_key(secrets, auth.secret_id)
     _check_clock(timestamp, now)
     _check_scope_date(auth.date, timestamp)
-    canonical = tc3_canonical_request(raw, auth.signed_headers)
-    string_to_sign = tc3_string_to_sign(stamp, auth.date, SERVICE, canonical)
-    _check_signature(tc3_signature(secret_key, auth.date, SERVICE, string_to_sign), auth.signature)
+    # Lazily: the usual form matches first, and the other costs a second HMAC chain only when it does not.
+    expected = (_expected_tc3(form, auth, secret_key, stamp) for form in _signed_host_forms(raw))
+    _check_signature(expected, auth.signature)
     return auth.secret_id
 
 
@@ -129,7 +131,7 @@ def verify_v1(
     _check_clock(timestamp, now)
     method_name = params.get("SignatureMethod", "HmacSHA1")
     expected = v1_signature(secret_key, method_name, v1_original(raw, params))
-    _check_signature(expected, params.get("Signature", ""))
+    _check_signature([expected], params.get("Signature", ""))
     if nonces is not None:
         nonces.claim((secret_id, nonce), timestamp + CLOCK_SKEW_SECONDS, now)
     return secret_id
@@ -146,6 +148,22 @@ def _to_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogatepass")
+
+
+def _expected_tc3(raw: RawRequest, auth: Tc3Authorization, secret_key: str, stamp: str) -> str:
+    canonical = tc3_canonical_request(raw, auth.signed_headers)
+    string_to_sign = tc3_string_to_sign(stamp, auth.date, SERVICE, canonical)
+    return tc3_signature(secret_key, auth.date, SERVICE, string_to_sign)
+
+
+def _signed_host_forms(raw: RawRequest) -> list[RawRequest]:
+    """The request as received, then, when its Host is ``name:port``, with Host ``name`` alone.
+
+    The Node.js SDK sends ``Host: name:port`` but signs ``host:name``. Only that one form is added:
+    any other Host, a tccli ``http://…`` Host included, must be signed exactly as it was sent.
+    """
+    match = _HOST_WITH_PORT.fullmatch(raw.host)
+    return [raw] if match is None else [raw, replace(raw, host=match["name"])]
 
 
 def _canonical_headers(raw: RawRequest, signed_headers: str) -> str:
@@ -196,10 +214,12 @@ def _check_signed_header_names(signed_headers: str) -> None:
 
 
 def _check_service(service: str) -> None:
+    """The Node.js SDK scopes by the endpoint's first label, so a bare IP endpoint ends here: say so."""
     if service != SERVICE:
         raise ApiError(
             "AuthFailure.SignatureFailure",
-            f"The credential scope is for service {service!r}; this endpoint serves {SERVICE!r}.",
+            f"The credential scope is for service {service!r}; this endpoint serves {SERVICE!r}. "
+            "The Node.js SDK takes the service from the endpoint's first label: use batch.<host>:<port>.",
         )
 
 
@@ -242,9 +262,10 @@ def _check_clock(timestamp: int, now: float) -> None:
         raise ApiError("AuthFailure.SignatureExpire")
 
 
-def _check_signature(expected: str, given: str) -> None:
-    """Constant-time, so response timing reveals nothing about how much of a forged signature was right."""
-    if not hmac.compare_digest(_to_bytes(expected), _to_bytes(given)):
+def _check_signature(expected: Iterable[str], given: str) -> None:
+    """Accept any of ``expected``, each compared in constant time, so response timing reveals nothing
+    about how much of a forged signature was right."""
+    if not any(hmac.compare_digest(_to_bytes(one), _to_bytes(given)) for one in expected):
         raise ApiError("AuthFailure.SignatureFailure")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
 
-from batchyard.config.catalog import InstanceType, default_instance_types, default_zones
+from batchyard.config.catalog import Catalog, default_instance_types, default_zones
 
 
 def _machine_memory_gib() -> int:
@@ -34,6 +34,7 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
     "DescribeJobs": 10,
     "DescribeJobSubmitInfo": 20,
     "DescribeTask": 20,
+    "DescribeJobMonitorData": 20,
     "DescribeTaskLogs": 20,
     "DeleteJob": 30,
     "TerminateJob": 10,
@@ -51,6 +52,13 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
     "TerminateComputeNodes": 20,
     "AttachInstances": 20,
     "DetachInstances": 20,
+    "CreateTaskTemplate": 2,
+    "DeleteTaskTemplates": 2,
+    "DescribeTaskTemplates": 10,
+    "ModifyTaskTemplate": 2,
+    "DescribeAvailableCvmInstanceTypes": 2,
+    "DescribeCvmZoneInstanceConfigInfos": 5,
+    "DescribeInstanceCategories": 20,
 }
 
 
@@ -67,6 +75,15 @@ class Quotas(BaseModel):
     unfinished_jobs: int = Field(default=1000, ge=1)  # per account and region
     compute_envs: int = Field(default=10, ge=1)  # per account and region, those being deleted included
     nodes_per_env: int = Field(default=2000, ge=1)  # DesiredComputeNodeCount plus attached nodes
+    task_templates: int = Field(default=50, ge=1)  # per account and region, as Tencent documents
+
+
+class Monitor(BaseModel):
+    """DescribeJobMonitorData: how often what running attempts use is sampled (the answer's Period)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period_s: int = Field(default=10, ge=1, le=3600)
 
 
 class Tls(BaseModel):
@@ -99,11 +116,12 @@ class Settings(BaseModel):
     executor: str = "local"
     object_store: str = "local"
     zones: dict[str, list[str]] = Field(default_factory=default_zones)
-    instance_types: dict[str, InstanceType] = Field(default_factory=default_instance_types)
+    instance_types: Catalog = Field(default_factory=default_instance_types)
     local: LocalCapacity = Field(default_factory=LocalCapacity)
     log_tail_bytes: int = 2048
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     quotas: Quotas = Field(default_factory=Quotas)
+    monitor: Monitor = Field(default_factory=Monitor)
     kill_grace_seconds: float = Field(default=5.0, gt=0)  # SIGTERM, then SIGKILL after this
     # TerminateJob / TerminateTaskInstance on tasks of a named environment: allowed by default, refused
     # with UnsupportedOperation.TerminateOperationWithEnvId when set (as an older copy of the docs says).

@@ -50,3 +50,16 @@ class LogRef(NamedTuple):
     job_id: str
     attempt_pk: int
     node_id: str | None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a running attempt used at one moment, as percentages of its node's instance type, for
+    DescribeJobMonitorData. None where the executor cannot tell (the CPU share of an attempt it has
+    not looked at before: a share needs two looks)."""
+
+    attempt_pk: int
+    at: float
+    cpu_percent: float | None
+    memory_percent: float | None
+    disk_percent: float | None  # of the fullest disk the attempt's node writes to

@@ -53,6 +53,13 @@ MESSAGES: dict[str, str] = {
     "InvalidParameter.NotificationTopicNameTooLong": "The notification topic name is too long.",
     "InvalidParameter.TaskName": "Invalid task name.",
     "InvalidParameter.TaskNameTooLong": "The task name is too long.",
+    "InvalidParameter.TaskTemplateDescriptionTooLong": "The task template description is too long.",
+    "InvalidParameter.TaskTemplateIdMalformed": "Invalid task template ID format.",
+    "InvalidParameter.TaskTemplateName": "Invalid task template name.",
+    "InvalidParameter.TaskTemplateNameTooLong": "The task template name is too long.",
+    "InvalidParameterAtLeastOneAttribute": (
+        "At least one of TaskTemplateName, TaskTemplateDescription and TaskTemplateInfo must be given."
+    ),
     "InvalidParameterValue.ComputeEnv": "Invalid compute environment.",
     "InvalidParameterValue.DependenceNotFoundTaskName": "A dependence names a task that is not in the job.",
     "InvalidParameterValue.DependenceUnfeasible": "The task dependences form a cycle.",
@@ -71,15 +78,18 @@ MESSAGES: dict[str, str] = {
     "InvalidParameterValue.ResourceType": "The resource type is not valid.",
     "InvalidParameterValue.TaskInstanceNum": "TaskInstanceNum is out of range.",
     "InvalidParameterValue.UnavailableZone": "The zone is not available.",
+    "InvalidParameterValue.UnsupportedBatchInstanceChargeType": "Batch does not support this charge type.",
     "InvalidZone.MismatchRegion": "The zone does not belong to the request's region.",
     "LimitExceeded.ComputeEnvQuota": "The compute environment quota was exceeded.",
     "LimitExceeded.JobQuota": "The job quota was exceeded.",
+    "LimitExceeded.TaskTemplateQuota": "The task template quota was exceeded.",
     "ResourceInUse.Job": "The job is still in use.",
     "ResourceNotFound.ComputeEnv": "The specified compute environment does not exist.",
     "ResourceNotFound.ComputeNode": "The specified compute node does not exist.",
     "ResourceNotFound.Job": "The specified job does not exist.",
     "ResourceNotFound.Task": "The specified task does not exist.",
     "ResourceNotFound.TaskInstance": "The specified task instance does not exist.",
+    "ResourceNotFound.TaskTemplate": "The specified task template does not exist.",
     "UnsupportedOperation.ComputeEnvAcceptOtherRequest": (
         "The compute environment is handling another request (such as its deletion)."
     ),

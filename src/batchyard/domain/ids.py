@@ -15,6 +15,7 @@ ENV_ID = re.compile(rf"env-{_SUFFIX}")
 NODE_ID = re.compile(rf"node-{_SUFFIX}")
 ACTIVITY_ID = re.compile(rf"act-{_SUFFIX}")
 INSTANCE_ID = re.compile(rf"ins-{_SUFFIX}")  # a node's ComputeNodeInstanceId, or a machine to attach
+TASK_TEMPLATE_ID = re.compile(rf"task-tmpl-{_SUFFIX}")
 
 
 def new_id(prefix: str) -> str:

@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 
 from batchyard.domain.attempts import AttemptSpec, Failure
 from batchyard.domain.attempts import LogRef as LogRef  # part of the interface
+from batchyard.domain.attempts import Usage as Usage
 from batchyard.domain.resources import Resources
 
 
@@ -133,6 +134,11 @@ class Executor(Protocol):
 
     def log_tail(self, ref: LogRef, stream: str, limit: int) -> bytes | None:
         """The last ``limit`` bytes of an attempt's ``stdout`` or ``stderr``, or None if there is none."""
+
+    async def usage(self) -> Sequence[Usage]:
+        """How the attempts running now use their nodes. The server asks once per sampling period, so
+        it must cost one pass over what the hosts report (``/proc``, one ``sstat``), not one per attempt.
+        """
 
     def forget_job(self, job_id: str) -> None:
         """The job is deleted: drop what is kept for its attempts (logs). Called off the event loop."""

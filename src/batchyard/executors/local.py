@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchyard.domain.attempts import AttemptSpec, Failure, LogRef
+from batchyard.domain.resources import Resources
 from batchyard.executors.base import (
     AttachedAttempt,
     AttachedNode,
@@ -40,12 +41,15 @@ from batchyard.executors.base import (
     NodeLost,
     NodeReady,
     NodeSpec,
+    Usage,
 )
+from batchyard.executors.usage import Reading, UsageMeter
 from batchyard.runner.environment import attempt_environment, node_environment
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.logs import read_tail, upload_logs
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
+from batchyard.runner.usage import disk_percent, session_totals
 from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
 from batchyard.storage.store import ObjectStore
@@ -61,6 +65,7 @@ _JOB_FOLDERS_REMEMBERED = 10_000
 @dataclass
 class _Node:
     workspace: Workspace
+    resources: Resources
     current: int | None = None  # the attempt it runs (until its end is reported)
     waiting: deque[AttemptSpec] = field(default_factory=deque)
 
@@ -73,6 +78,7 @@ class _Running:
     pid: int
     pidfd: int
     own_child: bool  # started by this run of the server (waited for), or re-attached (journal only)
+    started: float | None  # when this server started it (unknown for one re-attached)
 
 
 class LocalExecutor:
@@ -89,6 +95,7 @@ class LocalExecutor:
         self._exits = ExitJournals()
         self._hard_kills: dict[int, asyncio.TimerHandle] = {}  # SIGKILLs promised after SIGTERM, by pk
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
+        self._meter = UsageMeter()
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -121,7 +128,7 @@ class LocalExecutor:
             except OSError as exc:
                 self._emit(NodeFailed(node.node_id, time.time(), f"The node's workspace failed: {exc}."))
                 continue
-            self._nodes[node.node_id] = _Node(workspace)
+            self._nodes[node.node_id] = _Node(workspace, node.resources)
             self._emit(NodeReady(node.node_id, time.time(), workspace.workdir))
 
     def retire(self, node_ids: Sequence[str]) -> None:
@@ -166,7 +173,7 @@ class LocalExecutor:
             except OSError as exc:
                 self._emit(NodeLost(node_id, time.time(), f"The node's workspace failed: {exc}."))
                 continue
-            self._nodes[node_id] = _Node(workspace)
+            self._nodes[node_id] = _Node(workspace, known.spec.resources)
             if known.handle is None:
                 self._emit(NodeReady(node_id, time.time(), workspace.workdir))
         alive = running_wrappers() if attempts else {}
@@ -227,8 +234,36 @@ class LocalExecutor:
         log.info("re-attached attempt %s (pid %s)", spec.attempt_pk, alive.pid)
         node.current = spec.attempt_pk
         self._emit(AttemptStarted(spec.attempt_pk, time.time(), f"pid:{alive.pid}"))
-        self._watch(_Running(spec, paths, node.workspace, alive.pid, pidfd, own_child=False))
+        self._watch(_Running(spec, paths, node.workspace, alive.pid, pidfd, own_child=False, started=None))
         return True
+
+    async def usage(self) -> Sequence[Usage]:
+        """One pass over ``/proc`` in the I/O pool, for the attempts running when asked."""
+        running = [
+            (a, self._nodes[a.spec.node_id].resources)
+            for a in self._running.values()
+            if a.spec.node_id in self._nodes
+        ]
+        return await self._loop_or_fail().run_in_executor(self._io, self._measure, running)
+
+    def _measure(self, running: list[tuple[_Running, Resources]]) -> list[Usage]:
+        totals = session_totals({attempt.pid for attempt, _ in running})
+        disks = {attempt.workspace.workdir: disk_percent(attempt.workspace.workdir) for attempt, _ in running}
+        now = time.time()
+        readings = [
+            Reading(
+                a.spec.attempt_pk,
+                now,
+                t.cpu_seconds,
+                t.memory_bytes,
+                disks[a.workspace.workdir],
+                node,
+                a.started,
+            )
+            for a, node in running
+            if (t := totals.get(a.pid)) is not None
+        ]
+        return self._meter.shares(readings)
 
     def log_tail(self, ref: LogRef, stream: str, limit: int) -> bytes | None:
         """From the node while the attempt runs, else from its own file (absent when it wrote nothing).
@@ -294,7 +329,7 @@ class LocalExecutor:
             self._report(spec, None, Failure.SYSTEM, LOST, start_next=False)
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time(), f"pid:{pid}"))
-        self._watch(_Running(spec, paths, workspace, pid, pidfd, own_child=True))
+        self._watch(_Running(spec, paths, workspace, pid, pidfd, own_child=True, started=time.time()))
 
     def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace) -> int:
         """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself."""

@@ -3,7 +3,8 @@
 It is a complete implementation of the ``Executor`` contract, the reference the contract suite
 (``tests/executors``) holds every backend to, and the executor of the scheduler's unit tests. Like
 Dramatiq's StubBroker it is deterministic, with controls for what real nodes do on their own: finish
-an attempt (``finish``, or an ``auto_finish`` rule), lose a node (``fail_node``), write logs.
+an attempt (``finish``, or an ``auto_finish`` rule), lose a node (``fail_node``), write logs, use
+CPU and memory (``use``).
 
 Events go to the sink through ``loop.call_soon``, never inside the call that caused them, so a
 scheduler handling one never re-enters itself. The state outlives ``stop``/``start`` of the same object,
@@ -33,6 +34,7 @@ from batchyard.executors.base import (
     NodeLost,
     NodeReady,
     NodeSpec,
+    Usage,
 )
 
 # Decides how an attempt's command ends as soon as it starts: an exit code, or None to leave it running.
@@ -73,6 +75,7 @@ class MemoryExecutor:
         self._launched: dict[int, AttemptSpec] = {}  # every attempt ever handed over: at most once each
         self._outcomes: dict[int, AttemptFinished] = {}  # what a node's journal would keep, per attempt
         self._logs: dict[tuple[int, str], bytearray] = {}
+        self._usage: dict[int, tuple[float, float]] = {}  # attempt -> (CPU %, memory %) it uses now
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._epoch = 0  # bumped by start and stop: events queued under an older one are not delivered
@@ -165,6 +168,11 @@ class MemoryExecutor:
             return None
         return bytes(data[-limit:]) if limit > 0 else b""
 
+    async def usage(self) -> Sequence[Usage]:
+        """Every running attempt, with what ``use`` says it uses (nothing measured: zero), no disk."""
+        now = self._clock()
+        return [Usage(pk, now, *self._usage.get(pk, (0.0, 0.0)), None) for pk in self._running]
+
     def forget_job(self, job_id: str) -> None:
         """Drop the logs and recorded outcomes of the job's attempts (it only removes keys)."""
         for pk, spec in list(self._launched.items()):
@@ -205,6 +213,12 @@ class MemoryExecutor:
             raise ValueError(f"no stream {stream!r}; streams are {STREAMS}")
         self._logs.setdefault((attempt_pk, stream), bytearray()).extend(data)
 
+    def use(self, attempt_pk: int, cpu_percent: float, memory_percent: float) -> None:
+        """A running attempt's command now uses this much of its node (until it ends or uses other)."""
+        if attempt_pk not in self._running:
+            raise KeyError(f"attempt {attempt_pk} is not running")
+        self._usage[attempt_pk] = (cpu_percent, memory_percent)
+
     def nodes(self) -> dict[str, NodeSpec]:
         """The nodes that are here now, ready, idle or busy."""
         return {node_id: node.spec for node_id, node in self._nodes.items()}
@@ -244,6 +258,7 @@ class MemoryExecutor:
 
     def _end(self, attempt_pk: int, exit_code: int | None, failure: Failure, reason: str) -> None:
         spec = self._running.pop(attempt_pk, None)
+        self._usage.pop(attempt_pk, None)
         node = self._nodes.get(spec.node_id) if spec is not None else None
         outcome = AttemptFinished(attempt_pk, self._clock(), exit_code, failure, reason)
         self._outcomes[attempt_pk] = outcome

@@ -54,3 +54,7 @@ ENV_DESCRIPTION_MAX: Final = 200  # undocumented; the same as job and template d
 ACTIONS_IF_INACTIVE: Final = (RECREATE,)  # the only policy the docs name, and the default
 RESOURCE_MAX_RETRY_COUNT_MAX: Final = 100
 IDS_PER_CALL_MAX: Final = 100  # TerminateComputeNodes, AttachInstances, DetachInstances
+
+# Task templates (API_NOTES §2.12, §2.13; the SDK's model documents both lengths).
+TASK_TEMPLATE_NAME_MAX: Final = 60
+TASK_TEMPLATE_DESCRIPTION_MAX: Final = 200

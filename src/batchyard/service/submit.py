@@ -18,10 +18,10 @@ from batchyard.schema.common import Job, Task
 from batchyard.schema.jobs import SubmitJobRequest
 from batchyard.service import limits
 from batchyard.service.context import Caller, Wake
-from batchyard.service.env_validation import check_data_zones, placement_zone
+from batchyard.service.env_validation import placement_zone
 from batchyard.service.fields import check_choice, check_client_token, check_tags
 from batchyard.service.notification_validation import check_notifications
-from batchyard.service.task_validation import task_spec
+from batchyard.service.task_validation import check_task, task_name
 from batchyard.store import envs
 from batchyard.store.database import Database
 from batchyard.store.quota import count_new_job
@@ -66,26 +66,27 @@ class JobSubmitter:
         zone = placement_zone(self._zones, caller.region, request.Placement)
         spec = request.Job
         _check_job_fields(spec, request.ClientToken)
-        names = [_task_name(task.TaskName, i) for i, task in enumerate(spec.Tasks)]
+        names = [task_name(task.TaskName, f"Job.Tasks.{i}.TaskName") for i, task in enumerate(spec.Tasks)]
         _check_unique(names)
         edges = sorted({(d.StartTask, d.EndTask) for d in spec.Dependences or []})
         order_tasks(names, edges)
         has_predecessor = {end for _, end in edges}
-        for i, task in enumerate(spec.Tasks):
-            data = task.ComputeEnv.EnvData if task.ComputeEnv else None
-            check_data_zones(self._zones, caller.region, data, f"Job.Tasks.{i}.ComputeEnv")
         _check_total_instances(spec.Tasks)
         named = self._named_envs(caller, spec.Tasks)
         env_types = {env_id: env.instance_type for env_id, env in named.items()}
+        checked = [
+            check_task(task, f"Job.Tasks.{i}", self._zones, caller.region, self._instance_types, env_types)
+            for i, task in enumerate(spec.Tasks)
+        ]
         tasks = [
             NewTask(
                 name=name,
-                instance_num=_instance_num(task.TaskInstanceNum, i),
-                spec=task_spec(task, f"Job.Tasks.{i}", self._instance_types, env_types),
+                instance_num=num,
+                spec=checked_spec,
                 initial=State.PENDING if name in has_predecessor else State.RUNNABLE,
                 env_pk=named[task.EnvId].pk if task.EnvId is not None else None,
             )
-            for i, (name, task) in enumerate(zip(names, spec.Tasks, strict=True))
+            for name, task, (num, checked_spec) in zip(names, spec.Tasks, checked, strict=True)
         ]
         used = {task.EnvId for task in spec.Tasks if task.EnvId is not None}
         return NewJob(
@@ -159,40 +160,12 @@ def _check_total_instances(tasks: list[Task]) -> None:
         )
 
 
-def _task_name(name: str | None, i: int) -> str:
-    where = f"Job.Tasks.{i}.TaskName"
-    if not name:
-        raise ApiError("MissingParameter", f"The request is missing a required parameter `{where}`.")
-    return check_task_name(name, where)
-
-
-def check_task_name(name: str, where: str) -> str:
-    if len(name) > limits.TASK_NAME_MAX:
-        raise ApiError(
-            "InvalidParameter.TaskNameTooLong",
-            f"`{where}` must be at most {limits.TASK_NAME_MAX} characters.",
-        )
-    if not limits.TASK_NAME.fullmatch(name):
-        raise ApiError("InvalidParameter.TaskName", f"`{where}` may hold only letters, digits, '_' and '-'.")
-    return name
-
-
 def _check_unique(names: list[str]) -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
             raise ApiError("InvalidParameter.TaskName", f"`Job.Tasks.{i}.TaskName` `{name}` is used twice.")
         seen.add(name)
-
-
-def _instance_num(value: int | None, i: int) -> int:
-    num = 1 if value is None else value
-    if not 1 <= num <= limits.TASK_INSTANCE_NUM_MAX:
-        raise ApiError(
-            "InvalidParameterValue.TaskInstanceNum",
-            f"`Job.Tasks.{i}.TaskInstanceNum` must be 1..{limits.TASK_INSTANCE_NUM_MAX}.",
-        )
-    return num
 
 
 def _submit_info(request: SubmitJobRequest) -> dict[str, Any]:

@@ -6,6 +6,9 @@ than silently ignored; CVM details that only describe the virtual machine (image
 are accepted and have no effect on a local node. A task names a compute environment either inline
 (``ComputeEnv``) or by ``EnvId``; the caller resolves env ids to instance types beforehand, as only
 it can read the store.
+
+SubmitJob and the task templates check a task with the same functions (``task_name``, then
+``check_task``), so a template is refused exactly where a job with that task would be.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from batchyard.service import limits
 from batchyard.service.env_validation import (
     catalog_type,
     check_cvm_fields,
+    check_data_zones,
     check_env_type,
     refuse_not_yet,
     requested_types,
@@ -31,6 +35,50 @@ from batchyard.storage.paths import check_file_name, parse_remote
 
 # Members whose effect is not implemented yet.
 NOT_YET: Final = ("InputMappings", "OutputMappings", "Authentications")
+
+
+def task_name(name: str | None, where: str) -> str:
+    """A task's name, which it must have: dependences and log file names refer to it."""
+    if not name:
+        raise ApiError("MissingParameter", f"The request is missing a required parameter `{where}`.")
+    return check_task_name(name, where)
+
+
+def check_task_name(name: str, where: str) -> str:
+    if len(name) > limits.TASK_NAME_MAX:
+        raise ApiError(
+            "InvalidParameter.TaskNameTooLong",
+            f"`{where}` must be at most {limits.TASK_NAME_MAX} characters.",
+        )
+    if not limits.TASK_NAME.fullmatch(name):
+        raise ApiError("InvalidParameter.TaskName", f"`{where}` may hold only letters, digits, '_' and '-'.")
+    return name
+
+
+def check_task(
+    task: Task,
+    where: str,
+    zones: Mapping[str, list[str]],
+    region: str,
+    instance_types: Mapping[str, InstanceType],
+    env_types: Mapping[str, str],
+) -> tuple[int, TaskSpec]:
+    """Every rule of one named task that needs nothing of a job around it, in the order they are
+    reported; returns its instance count and spec. ``region``: the caller's, which ``EnvData.Zones``
+    must lie in."""
+    data = task.ComputeEnv.EnvData if task.ComputeEnv else None
+    check_data_zones(zones, region, data, f"{where}.ComputeEnv")
+    num = instance_num(task.TaskInstanceNum, f"{where}.TaskInstanceNum")
+    return num, task_spec(task, where, instance_types, env_types)
+
+
+def instance_num(value: int | None, where: str) -> int:
+    num = 1 if value is None else value
+    if not 1 <= num <= limits.TASK_INSTANCE_NUM_MAX:
+        raise ApiError(
+            "InvalidParameterValue.TaskInstanceNum", f"`{where}` must be 1..{limits.TASK_INSTANCE_NUM_MAX}."
+        )
+    return num
 
 
 def task_spec(

@@ -24,7 +24,7 @@ from batchyard.schema.jobs import (
 from batchyard.service import listing, views
 from batchyard.service.context import Caller
 from batchyard.service.jobs import find_job
-from batchyard.service.submit import check_task_name
+from batchyard.service.task_validation import check_task_name
 from batchyard.store import queries
 from batchyard.store.database import Database
 
@@ -33,7 +33,9 @@ INSTANCES_LIMIT_MAX = 1000
 LOGS_LIMIT_DEFAULT = 5
 LOGS_LIMIT_MAX = 10
 _LOG_PREFIX = "data:text/plain;charset=utf-8;base64,"
-_STATE_FILTER = "task-instance-state"
+# One filter under two names: the Chinese page (and the SDK) calls it task-instance-state, the English
+# page task-instance-type (docs/semantics.md, "Where the English and Chinese pages differ").
+_STATE_FILTERS = ("task-instance-state", "task-instance-type")
 
 
 def find_task(conn: Connection, caller: Caller, job_id: str, task_name: str) -> tuple[Any, Any]:
@@ -142,10 +144,9 @@ def _encode(data: bytes) -> str:
 def _state_filter(filters: list[Filter] | None) -> list[str] | None:
     states: list[str] | None = None
     for f in filters or []:
-        if f.Name != _STATE_FILTER:
-            raise ApiError(
-                "InvalidFilter", f"Unknown filter `{f.Name}`; DescribeTask accepts `{_STATE_FILTER}`."
-            )
+        if f.Name not in _STATE_FILTERS:
+            known = " or ".join(f"`{name}`" for name in _STATE_FILTERS)
+            raise ApiError("InvalidFilter", f"Unknown filter `{f.Name}`; DescribeTask accepts {known}.")
         unknown = [v for v in f.Values if v not in State.__members__]
         if unknown:
             raise ApiError("InvalidParameterValue.InvalidFilter", f"`{unknown[0]}` is not an instance state.")

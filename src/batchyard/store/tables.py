@@ -246,6 +246,35 @@ env_intents = Table(
     Column("create_time", Float, nullable=False),
 )
 
+# Task templates: one task as given (``info``, the parsed Task dumped back), kept for later use.
+# Lists are per account and region, newest first, and filter by name or by tag.
+task_templates = Table(
+    "task_templates",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("template_id", String(32), nullable=False, unique=True),
+    Column("account", String(64), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("info", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("create_time", Float, nullable=False),
+    Index("ix_task_templates_scope", "account", "region", "pk"),
+    Index("ix_task_templates_name", "account", "region", "name"),
+)
+
+# A template's tags again, one row each, so the tag filters are indexed lookups (as for jobs).
+task_template_tags = Table(
+    "task_template_tags",
+    metadata,
+    Column("template_pk", Integer, ForeignKey("task_templates.pk", ondelete="CASCADE"), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Index("ix_task_template_tags_key_value", "key", "value"),
+    Index("ix_task_template_tags_template", "template_pk"),
+)
+
 # Numbers that must never be handed out twice, even once the rows that used them are deleted: the
 # highest attempt number used (executors take an attempt number to mean one attempt, for ever).
 high_water = Table(
@@ -253,4 +282,16 @@ high_water = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("value", Integer, nullable=False),
+)
+
+# What running attempts used, sampled every period (DescribeJobMonitorData), as percentages of their
+# node's instance type; kept as long as the attempt, so as long as its job.
+usage_samples = Table(
+    "usage_samples",
+    metadata,
+    Column("attempt_pk", Integer, ForeignKey("attempts.pk", ondelete="CASCADE"), primary_key=True),
+    Column("at", Float, primary_key=True),
+    Column("cpu", Float),
+    Column("memory", Float),
+    Column("disk", Float),
 )

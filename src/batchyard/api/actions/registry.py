@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchyard.schema.base import ApiModel
+from batchyard.service.catalog import InstanceCatalog
 from batchyard.service.compute_envs import ComputeEnvService
 from batchyard.service.context import Caller
 from batchyard.service.control import JobControl
 from batchyard.service.jobs import JobReader
+from batchyard.service.monitor import MonitorReader
 from batchyard.service.submit import JobSubmitter
 from batchyard.service.tasks import TaskReader
+from batchyard.service.templates import TaskTemplateService
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class Services:
     tasks: TaskReader
     control: JobControl
     envs: ComputeEnvService
+    templates: TaskTemplateService
+    monitor: MonitorReader
+    catalog: InstanceCatalog
 
 
 Handler = Callable[[Services, Caller, Any], ApiModel]
