@@ -29,6 +29,9 @@ SECRET_ID = "AKIDbatchyardtest0000000000000000000"
 SECRET_KEY = "batchyardtestsecretkey0000000000"
 REGION = "ap-guangzhou"
 ZONE = "ap-guangzhou-3"
+# A second account's key pair, for tests that one account never sees another's resources.
+OTHER_ID = "AKIDbatchyardother000000000000000000"
+OTHER_KEY = "batchyardothersecretkey000000000"
 
 
 def free_port() -> int:
@@ -131,12 +134,54 @@ def running(srv: Server) -> Iterator[Server]:
         kill_wrappers_under(str(srv.data_dir))  # attempts outlive a stopped server by design
 
 
-def make_client(endpoint: str, region: str = REGION, **profile: Any) -> batch_client.BatchClient:
+def make_client(
+    endpoint: str, region: str = REGION, keys: tuple[str, str] = (SECRET_ID, SECRET_KEY), **profile: Any
+) -> batch_client.BatchClient:
     http = HttpProfile(endpoint=endpoint, protocol="http", reqTimeout=30)
     for key, value in profile.pop("http", {}).items():
         setattr(http, key, value)
     client_profile = ClientProfile(httpProfile=http, **profile)
-    return batch_client.BatchClient(credential.Credential(SECRET_ID, SECRET_KEY), region, client_profile)
+    return batch_client.BatchClient(credential.Credential(*keys), region, client_profile)
+
+
+def two_account_server(data_dir: Path, config: str) -> Server:
+    """A server whose key pairs belong to two accounts (the environment's pair is left out)."""
+    data_dir.mkdir(parents=True)
+    keys = [
+        {"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "account": "default"},
+        {"secret_id": OTHER_ID, "secret_key": OTHER_KEY, "account": "other"},
+    ]
+    (data_dir / "credentials.json").write_text(json.dumps({"keys": keys}))
+    return Server(data_dir, config=config, extra_env={"BATCHYARD_SECRET_ID": "", "BATCHYARD_SECRET_KEY": ""})
+
+
+def example_request(text: str) -> tuple[str, dict[str, Any]]:
+    """(method, params) of a tccli examples.json input: a flattened GET query, or a POST JSON body after
+    the headers; GET values stay strings, as the API layer receives them."""
+    if text.startswith("POST"):
+        params: dict[str, Any] = json.loads(text[text.index("\n{") :])
+        return "POST", params
+    root: dict[str, Any] = {}
+    for pair in text.split("?", 1)[1].split("&"):
+        key, _, value = pair.strip().partition("=")
+        if key in ("Action", "<公共请求参数>"):  # the action and the common-parameters placeholder
+            continue
+        *parents, leaf = key.split(".")
+        node = root
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    nested: dict[str, Any] = _lists_from_indexes(root)
+    return "GET", nested
+
+
+def _lists_from_indexes(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {key: _lists_from_indexes(value) for key, value in node.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
 
 
 @pytest.fixture

@@ -7,23 +7,17 @@ appear (the scheduler's part) say so with ``# needs the node scheduler``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 from tencentcloud.batch.v20170312 import batch_client
-from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
 from conftest import (
-    REGION,
-    SECRET_ID,
-    SECRET_KEY,
+    OTHER_ID,
+    OTHER_KEY,
     ZONE,
     Server,
     call,
@@ -31,12 +25,11 @@ from conftest import (
     running,
     submit,
     task,
+    two_account_server,
     wait_for,
     wait_job,
 )
 
-OTHER_ID = "AKIDbatchyardother000000000000000000"
-OTHER_KEY = "batchyardothersecretkey000000000"
 UNKNOWN_ENV = "env-abcdefgh"
 NODES_PER_ENV = 2
 # Room on this machine for the few environments that make nodes of S2.SMALL1 (1 CPU, 1 GiB).
@@ -46,17 +39,6 @@ CONFIG = (
 STRICT_CONFIG = "refuse_terminate_with_env_id = true\n[quotas]\ncompute_envs = 2\n"
 
 
-def two_account_server(data_dir: Path, config: str) -> Server:
-    """A server whose key pairs belong to two accounts (the environment's pair is left out)."""
-    data_dir.mkdir(parents=True)
-    keys = [
-        {"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "account": "default"},
-        {"secret_id": OTHER_ID, "secret_key": OTHER_KEY, "account": "other"},
-    ]
-    (data_dir / "credentials.json").write_text(json.dumps({"keys": keys}))
-    return Server(data_dir, config=config, extra_env={"BATCHYARD_SECRET_ID": "", "BATCHYARD_SECRET_KEY": ""})
-
-
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from running(two_account_server(tmp_path_factory.mktemp("envs") / "data", CONFIG))
@@ -64,8 +46,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def other_client(server: Server) -> batch_client.BatchClient:
     """The second account's client."""
-    profile = ClientProfile(httpProfile=HttpProfile(endpoint=server.endpoint, protocol="http", reqTimeout=30))
-    return batch_client.BatchClient(credential.Credential(OTHER_ID, OTHER_KEY), REGION, profile)
+    return make_client(server.endpoint, keys=(OTHER_ID, OTHER_KEY))
 
 
 @pytest.fixture(scope="module")

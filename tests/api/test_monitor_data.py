@@ -124,6 +124,7 @@ def test_instance_that_has_not_run_has_no_points(sdk: Client) -> None:
         ({"JobId": "job-00000000"}, "ResourceNotFound.Job"),
         ({"TaskName": "nosuch"}, "ResourceNotFound.Task"),
         ({"TaskInstanceIndex": 1}, "ResourceNotFound.TaskInstance"),
+        ({"TaskInstanceIndex": -1}, "ResourceNotFound.TaskInstance"),
         ({"MetricName": "GpuUsage"}, "InvalidParameterValue"),
         ({"Dimensions": [{"Name": "diskname", "Value": "vdb"}]}, "InvalidParameterValue"),
         (

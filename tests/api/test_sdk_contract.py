@@ -34,7 +34,18 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from batchyard.api.actions import ACTIONS, Action
 from batchyard.config.catalog import default_zones
 from batchyard.schema.base import ApiModel
-from conftest import REGION, ZONE, Server, make_client, running, submit, task, wait_for, wait_job
+from conftest import (
+    REGION,
+    ZONE,
+    Server,
+    example_request,
+    make_client,
+    running,
+    submit,
+    task,
+    wait_for,
+    wait_job,
+)
 
 Sdk = type[AbstractModel]
 TCCLI_BATCH = Path(tccli.__file__).parent / "services" / "batch" / "v20170312"  # api.json, examples.json
@@ -498,38 +509,6 @@ NOT_UNDERSTOOD = {
 
 def example_cases() -> list[tuple[str, int]]:
     return [(action, n) for action in SDK_ACTIONS for n in range(len(EXAMPLES.get(action, [])))]
-
-
-def example_request(text: str) -> tuple[str, dict[str, Any]]:
-    """(method, params) of an examples.json input: a flattened GET query or a POST JSON body."""
-    if text.startswith("POST"):
-        params: dict[str, Any] = json.loads(text[text.index("\n{") :])
-        return "POST", params
-    return "GET", _unflatten(text.split("?", 1)[1])
-
-
-def _unflatten(query: str) -> dict[str, Any]:
-    root: dict[str, Any] = {}
-    for pair in query.split("&"):
-        key, _, value = pair.strip().partition("=")
-        if not value or key == "Action":
-            continue  # the `<公共请求参数>` placeholder
-        *parents, leaf = key.split(".")
-        node = root
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    nested: dict[str, Any] = _lists(root)
-    return nested
-
-
-def _lists(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    items = {key: _lists(value) for key, value in node.items()}
-    if items and all(key.isdigit() for key in items):
-        return [items[key] for key in sorted(items, key=int)]
-    return items
 
 
 def example_region(params: dict[str, Any]) -> str:

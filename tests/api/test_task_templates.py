@@ -7,42 +7,35 @@ refuses the same task: each such case sends the task both ways and compares the 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 from tencentcloud.batch.v20170312 import batch_client
-from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 
 from batchyard.config.settings import DEFAULT_RATE_LIMITS
-from conftest import REGION, SECRET_ID, SECRET_KEY, ZONE, Server, call, make_client, running, submit, task
+from conftest import (
+    OTHER_ID,
+    OTHER_KEY,
+    ZONE,
+    Server,
+    call,
+    make_client,
+    running,
+    submit,
+    task,
+    two_account_server,
+)
 
-OTHER_ID = "AKIDbatchyardother000000000000000000"
-OTHER_KEY = "batchyardothersecretkey000000000"
 UNKNOWN = "task-tmpl-abcdefgh"
 UNKNOWN_ENV = "env-abcdefgh"
 TEMPLATE_ID = re.compile(r"task-tmpl-[a-z0-9]{8}")
 CREATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 COS_DIR = "cos://logs-1250000000.cos.ap-guangzhou.myqcloud.com/logs/"
 QUOTA = 2
-
-
-def two_account_server(data_dir: Path, config: str) -> Server:
-    """A server whose key pairs belong to two accounts (the environment's pair is left out)."""
-    data_dir.mkdir(parents=True)
-    keys = [
-        {"secret_id": SECRET_ID, "secret_key": SECRET_KEY, "account": "default"},
-        {"secret_id": OTHER_ID, "secret_key": OTHER_KEY, "account": "other"},
-    ]
-    (data_dir / "credentials.json").write_text(json.dumps({"keys": keys}))
-    return Server(data_dir, config=config, extra_env={"BATCHYARD_SECRET_ID": "", "BATCHYARD_SECRET_KEY": ""})
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +47,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def other(srv: Server) -> batch_client.BatchClient:
     """The second account's client."""
-    profile = ClientProfile(httpProfile=HttpProfile(endpoint=srv.endpoint, protocol="http", reqTimeout=30))
-    return batch_client.BatchClient(credential.Credential(OTHER_ID, OTHER_KEY), REGION, profile)
+    return make_client(srv.endpoint, keys=(OTHER_ID, OTHER_KEY))
 
 
 def info(name: str = "render", command: str = "echo hi", **extra: Any) -> dict[str, Any]:

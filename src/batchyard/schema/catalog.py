@@ -43,15 +43,15 @@ class DescribeAvailableCvmInstanceTypesResponse(ApiModel):
 
 
 class StorageBlock(ApiModel):
-    Type: str
-    MinSize: Int64
-    MaxSize: Int64
+    Type: str | None = None
+    MinSize: Int64 | None = None
+    MaxSize: Int64 | None = None
 
 
 class Externals(ApiModel):
-    ReleaseAddress: bool | None
-    UnsupportNetworks: list[str] | None
-    StorageBlockAttr: StorageBlock | None
+    ReleaseAddress: bool | None = None
+    UnsupportNetworks: list[str] | None = None
+    StorageBlockAttr: StorageBlock | None = None
 
 
 class LocalDiskType(ApiModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from batchyard.schema.base import ApiModel, UInt64
+from batchyard.schema.base import ApiModel, Int64
 
 
 class Dimension(ApiModel):
@@ -13,7 +13,7 @@ class Dimension(ApiModel):
 class DescribeJobMonitorDataRequest(ApiModel):
     JobId: str
     TaskName: str
-    TaskInstanceIndex: UInt64
+    TaskInstanceIndex: Int64
     MetricName: str
     StartTime: str | None = None
     EndTime: str | None = None
