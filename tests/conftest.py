@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -23,6 +25,8 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from batchyard.config.settings import SandboxSettings
+from batchyard.runner.cgroups import find_node_cgroups
 from batchyard.runner.wrapper import kill_wrappers_under
 
 SECRET_ID = "AKIDbatchyardtest0000000000000000000"
@@ -53,6 +57,10 @@ class Server:
     # Given both, the server speaks HTTPS with this certificate (self-signed, so clients trust it directly).
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # Commands may write in the tests' folders, where tests look for what they wrote: the sandbox shares
+    # pytest's session folder with them (the data dir inside stays hidden). Off for tests that configure
+    # the sandbox themselves.
+    share_test_folder: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,6 +91,9 @@ class Server:
         argv = [sys.executable, "-m", "batchyard", "serve", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir)]
         config = self.config if self.rate_limited else self.config + "\n[rate_limits]\nenabled = false\n"
+        if self.share_test_folder:
+            self.data_dir.parent.chmod(0o1777)  # commands run as the unprivileged task user
+            config = f"sandbox.shared = [{json.dumps(str(_session_folder(self.data_dir)))}]\n{config}"
         config_file = self.data_dir.parent / f"config-{self.port}.toml"
         config_file.write_text(config)
         argv += ["--config", str(config_file)]
@@ -90,7 +101,7 @@ class Server:
             argv += ["--tls-cert", str(self.tls_cert)]
         if self.tls_key is not None:
             argv += ["--tls-key", str(self.tls_key)]
-        self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, umask=0o022)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -107,6 +118,32 @@ class Server:
             self.process.send_signal(sig)
             self.process.wait(timeout=30)
         self.process = None
+
+
+def _session_folder(path: Path) -> Path:
+    """pytest's folder for this session (``/tmp/pytest-of-<user>/pytest-<n>``), which holds every test's
+    own folder, else the folder of ``path``."""
+    return next((p for p in path.parents if p.parent.name.startswith("pytest-of-")), path.parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _open_to_the_task_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Sandboxed commands run as an unprivileged user and write where tests look: into the session's
+    folders (shared with them, see ``Server``). So every folder pytest makes for a test is open to all
+    (pytest makes them 0700), and so is what the tests make in them."""
+    make = pytest.TempPathFactory.mktemp
+
+    def mktemp(factory: pytest.TempPathFactory, basename: str, numbered: bool = True) -> Path:
+        path = make(factory, basename, numbered)
+        path.chmod(0o1777)
+        return path
+
+    tmp_path_factory.getbasetemp().chmod(0o755)
+    umask = os.umask(0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pytest.TempPathFactory, "mktemp", mktemp)
+        yield
+    os.umask(umask)
 
 
 @pytest.fixture
@@ -132,6 +169,41 @@ def running(srv: Server) -> Iterator[Server]:
     finally:
         srv.stop()
         kill_wrappers_under(str(srv.data_dir))  # attempts outlive a stopped server by design
+        discard_node_cgroups(srv.data_dir)
+
+
+def discard_node_cgroups(data_dir: Path) -> None:
+    """Remove the cgroups of the nodes a data dir still has: they outlive a stopped server too."""
+    cgroups, _ = find_node_cgroups(SandboxSettings().cgroup)
+    nodes = data_dir / "runs" / "nodes"
+    if cgroups is not None and nodes.is_dir():
+        for entry in nodes.iterdir():
+            if entry.is_dir() and "." not in entry.name:
+                cgroups.remove(entry.name)
+
+
+def unique_sleep(seconds: int) -> str:
+    """A ``sleep`` command for a little more than ``seconds`` that no other process on this machine runs.
+
+    A sandboxed command has a PID namespace of its own, so the pids it could write down mean nothing out
+    here: tests find its processes by such a command line instead (``pids_running``).
+    """
+    return f"sleep {seconds}.{secrets.randbelow(10**8):08d}1"
+
+
+def pids_running(command: str) -> list[int]:
+    """Pids of the live processes on this machine whose arguments are exactly the words of ``command``."""
+    argv = command.replace(" ", "\0").encode() + b"\0"
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    if f.read() == argv:
+                        found.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+    return found
 
 
 def make_client(
@@ -242,3 +314,65 @@ def wait_job(client: batch_client.BatchClient, job_id: str, timeout: float = 60)
         return job if job.JobState in ("SUCCEED", "FAILED") else None
 
     return wait_for(done, timeout)
+
+
+@dataclass(frozen=True)
+class MotoS3:
+    """A moto S3 server on loopback: a real S3-compatible HTTP endpoint for storage tests."""
+
+    url: str
+    key_id: str = "testing"
+    secret: str = "testing"
+    region: str = "us-east-1"
+
+    def client(self) -> Any:
+        import boto3  # slow to import; only the tests that use S3 pay for it
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.key_id,
+            aws_secret_access_key=self.secret,
+            region_name=self.region,
+        )
+
+    def new_bucket(self, name: str | None = None) -> str:
+        """Create a bucket (a fresh `<hex>-1250000000` COS-style name unless given) and return its name."""
+        bucket = name or f"t{os.urandom(6).hex()}-1250000000"
+        client = self.client()
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(Bucket=bucket)
+        return bucket
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
+    """One `moto_server` for the session; a server that cannot start fails the tests, never skips them."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("ab")
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_moto(process, f"http://127.0.0.1:{port}", log.name)
+        yield MotoS3(f"http://127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for_moto(process: subprocess.Popen[bytes], url: str, log_name: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto_server exited with {process.returncode}; see {log_name}")
+        try:
+            if httpx.get(url + "/moto-api/", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError(f"moto_server did not answer within 30 s; see {log_name}")

@@ -27,9 +27,11 @@ from conftest import (
     Server,
     call,
     make_client,
+    pids_running,
     running,
     stdout_of,
     submit,
+    unique_sleep,
     wait_for,
     wait_job,
 )
@@ -105,15 +107,6 @@ def gone(client: Client, env: str) -> bool:
     except TencentCloudSDKException as exc:
         return bool(exc.code == "ResourceNotFound.ComputeEnv")
     return False
-
-
-def alive(pid: int) -> bool:
-    """A process that exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class Gates:
@@ -289,15 +282,15 @@ def test_terminating_a_busy_node_retries_its_instance_and_replaces_the_node(
     RUNNABLE long enough to be seen with the reason its first attempt ended."""
     env = envs("terminated", 1)
     (old,) = wait_for(lambda: all_created(sdk, env, 1))
-    first_run = tmp_path / "first-run"  # the first attempt writes its shell's and its sleep's pids here
+    first_run = tmp_path / "first-run"  # made by the first attempt, which then waits for its sleep
+    sleeper = unique_sleep(30)
     command = (
         f"if [ -e {first_run} ]; then echo second; exit 0; fi; "
-        f"sleep 30 & echo $$ $! > {first_run}; wait; exit 1"
+        f"{sleeper} & touch {first_run}; wait; exit 1"
     )
     job_id = submit(sdk, env_task("t", command, env, MaxRetryCount=0))
-    wait_for(lambda: instance_in(sdk, job_id, "RUNNING") and first_run.exists() and first_run.read_text())
+    wait_for(lambda: instance_in(sdk, job_id, "RUNNING") and first_run.exists() and pids_running(sleeper))
     assert instance(sdk, job_id).ComputeNodeInstanceId == old.ComputeNodeInstanceId
-    first_pids = [int(p) for p in first_run.read_text().split()]
     urgent = submit(sdk, env_task("t", gates.wait("urgent"), env), Priority=50)
 
     call(sdk, "TerminateComputeNode", {"EnvId": env, "ComputeNodeId": old.ComputeNodeId})
@@ -307,7 +300,7 @@ def test_terminating_a_busy_node_retries_its_instance_and_replaces_the_node(
         f"Attempt 1 failed; retrying: The compute node {node_id} was terminated "
         f"(TerminateComputeNode: {node_id})."
     )
-    wait_for(lambda: not any(alive(p) for p in first_pids), timeout=10)  # the first attempt was killed
+    wait_for(lambda: not pids_running(sleeper), timeout=10)  # the first attempt was killed
 
     (new,) = wait_for(
         lambda: (
@@ -493,27 +486,27 @@ def test_terminations_kill_the_attempt_and_the_node_runs_the_next_job(
     env = envs("terminations", 1)
     (node,) = wait_for(lambda: all_created(sdk, env, 1))
 
+    sleepers = {name: unique_sleep(30) for name in ("first", "second")}
+
     def killable(name: str) -> str:
-        """Writes its shell's and its sleep's pids, and a file only if it is not killed."""
-        return f"sleep 30 & echo $$ $! > {tmp_path / name}.pids; wait; touch {tmp_path / name}.finished"
+        """Sleeps in the background, and makes a file only if it is not killed."""
+        return f"{sleepers[name]} & wait; touch {tmp_path / name}.finished"
 
     first = submit(sdk, env_task("t", killable("first"), env))
-    wait_for(lambda: instance_in(sdk, first, "RUNNING") and (tmp_path / "first.pids").exists())
+    wait_for(lambda: instance_in(sdk, first, "RUNNING") and pids_running(sleepers["first"]))
     second = submit(sdk, env_task("t", killable("second"), env))
     third = submit(sdk, env_task("t", "echo third", env))
     assert instance(sdk, second).TaskInstanceState == "RUNNABLE"
 
     def kill(job_id: str, name: str, action: str, params: dict[str, Any]) -> None:
         """The job's instance runs on the one node; the action kills it and fails it for good."""
-        pids_file = tmp_path / f"{name}.pids"
-        wait_for(lambda: instance_in(sdk, job_id, "RUNNING") and pids_file.exists())
+        wait_for(lambda: instance_in(sdk, job_id, "RUNNING") and pids_running(sleepers[name]))
         assert instance(sdk, job_id).ComputeNodeInstanceId == node.ComputeNodeInstanceId
         call(sdk, action, {"JobId": job_id, **params})
         assert wait_job(sdk, job_id, timeout=15).JobState == "FAILED"
         view = instance(sdk, job_id)
         assert view.TaskInstanceState == "FAILED" and action in view.StateReason, view.StateReason
-        pids = [int(p) for p in pids_file.read_text().split()]
-        wait_for(lambda: not any(alive(p) for p in pids), timeout=10)
+        wait_for(lambda: not pids_running(sleepers[name]), timeout=10)
         assert not (tmp_path / f"{name}.finished").exists(), "the attempt was killed, not finished"
 
     kill(first, "first", "TerminateTaskInstance", {"TaskName": "t", "TaskInstanceIndex": 0})

@@ -1,6 +1,7 @@
 """Crashes and restarts of the server, and damaged rows in its store: nothing is lost, nothing runs twice.
 
-Commands record their runs in files outside the data dir, which is what a user would check.
+Commands record their runs in files outside the data dir, which is what a user would check, and
+processes are found by their command lines: a sandboxed command's pids are its PID namespace's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from typing import Any
 import pytest
 from tencentcloud.batch.v20170312.batch_client import BatchClient
 
-from conftest import Server, call, make_client, running, submit, task, wait_for, wait_job
+from conftest import (
+    Server,
+    call,
+    make_client,
+    pids_running,
+    running,
+    submit,
+    task,
+    unique_sleep,
+    wait_for,
+    wait_job,
+)
 
 GRACE = "kill_grace_seconds = 1.0\n"
 
@@ -29,20 +41,6 @@ def _state(client: BatchClient, job_id: str) -> str:
 def _instances(client: BatchClient, job_id: str, name: str) -> list[Any]:
     params = {"JobId": job_id, "TaskName": name, "Limit": 1000}
     return list(call(client, "DescribeTask", params).TaskInstanceSet)
-
-
-def _alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _pid_in(path: Path) -> int:
-    wait_for(lambda: path.exists() and path.read_text().strip(), timeout=10)
-    return int(path.read_text())
 
 
 @pytest.fixture
@@ -124,11 +122,11 @@ def test_a_command_that_replaces_its_shell_or_traps_exit_is_not_run_again_after_
 def test_background_children_of_an_attempt_die_with_it_across_a_crash(
     server: Server, tmp_path: Path, ends: str
 ) -> None:
-    child, gate = tmp_path / "child.pid", tmp_path / "gate"
+    gate, child = tmp_path / "gate", unique_sleep(300)
     client = make_client(server.endpoint)
-    command = f"sleep 300 & echo $! > {child}; while [ ! -e {gate} ]; do sleep 0.05; done"
+    command = f"{child} & while [ ! -e {gate} ]; do sleep 0.05; done"
     job_id = submit(client, task("t", command))
-    pid = _pid_in(child)
+    wait_for(lambda: pids_running(child))
 
     server.stop(signal.SIGKILL)
     if ends == "while-the-server-is-down":
@@ -139,7 +137,7 @@ def test_background_children_of_an_attempt_die_with_it_across_a_crash(
     gate.touch()
 
     assert wait_job(client, job_id).JobState == "SUCCEED"
-    wait_for(lambda: not _alive(pid), timeout=5)
+    wait_for(lambda: not pids_running(child), timeout=5)
 
 
 @pytest.fixture
@@ -147,41 +145,39 @@ def quick_kill(tmp_path: Path) -> Iterator[Server]:
     yield from running(Server(tmp_path / "data", config=GRACE))
 
 
-def test_terminating_a_reattached_attempt_also_kills_children_that_ignore_sigterm(
-    quick_kill: Server, tmp_path: Path
-) -> None:
-    child = tmp_path / "child.pid"
+def test_terminating_a_reattached_attempt_also_kills_children_that_ignore_sigterm(quick_kill: Server) -> None:
+    child = unique_sleep(300)
     client = make_client(quick_kill.endpoint)
-    stubborn = f"sh -c 'trap \"\" TERM; sleep 300' & echo $! > {child}; sleep 300"
+    stubborn = f"sh -c 'trap \"\" TERM; {child}' & sleep 300"
     job_id = submit(client, task("t", stubborn))
-    pid = _pid_in(child)
+    wait_for(lambda: pids_running(child))
 
     quick_kill.stop(signal.SIGKILL)
     quick_kill.start()
     call(client, "TerminateJob", {"JobId": job_id})
 
     assert wait_job(client, job_id).JobState == "FAILED"
-    wait_for(lambda: not _alive(pid), timeout=5)
+    wait_for(lambda: not pids_running(child), timeout=5)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
 def test_a_promised_sigkill_is_carried_out_whatever_becomes_of_the_server(
-    quick_kill: Server, tmp_path: Path, stop_signal: signal.Signals
+    quick_kill: Server, stop_signal: signal.Signals
 ) -> None:
     """A command ignoring SIGTERM is terminated; the server stops before the SIGKILL was due."""
-    marker = tmp_path / "pid"
+    sleeper = unique_sleep(300)
     client = make_client(quick_kill.endpoint)
-    job_id = submit(client, task("t", f"trap '' TERM; echo $$ > {marker}; sleep 300"))
-    pid = _pid_in(marker)
+    job_id = submit(client, task("t", f"trap '' TERM; {sleeper}"))
+    wait_for(lambda: pids_running(sleeper))
     call(client, "TerminateJob", {"JobId": job_id})
 
     quick_kill.stop(stop_signal)
     if stop_signal is signal.SIGTERM:
-        assert not _alive(pid), "a stopping server sends the SIGKILLs it promised"
+        assert not pids_running(sleeper), "a stopping server sends the SIGKILLs it promised"
     quick_kill.start()
 
     assert wait_job(client, job_id).JobState == "FAILED"
-    wait_for(lambda: not _alive(pid), timeout=5)
+    wait_for(lambda: not pids_running(sleeper), timeout=5)
     view = _instances(client, job_id, "t")[0]
     assert view.TaskInstanceState == "FAILED"
 

@@ -358,9 +358,9 @@ TASK_CASES: dict[str, tuple[TaskEdit, str]] = {
     ),
     "command-over-64k": (_with(Application={"Command": "#" * 65_537}), "InvalidParameterValue"),
     "env-var-name": (_with(EnvVars=[{"Name": "1BAD", "Value": "x"}]), "InvalidParameterValue"),
-    "input-mappings-not-yet": (
-        _with(InputMappings=[{"SourcePath": COS_DIR, "DestinationPath": "/data/"}]),
-        "InvalidParameterValue",
+    "input-mapping-climbs-out": (
+        _with(InputMappings=[{"SourcePath": COS_DIR, "DestinationPath": "../data/"}]),
+        "InvalidParameterValue.LocalPath",
     ),
 }
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from batchyard.config.settings import SandboxSettings
 from batchyard.domain.attempts import AttemptSpec, Redirect
 from batchyard.domain.resources import Resources
 from batchyard.executors.base import (
@@ -30,6 +32,7 @@ from batchyard.executors.base import (
     NodeSpec,
 )
 from batchyard.executors.memory import MemoryExecutor
+from batchyard.runner.sandbox import Isolation, probe_isolation
 from batchyard.storage.store import FsspecObjectStore
 
 HOST = Host("test-host", Resources(cpu=4, memory_gib=8))
@@ -69,6 +72,8 @@ class Backend:
     # Make a node's host lose it; None where nothing but the host's own end can (a share of this
     # machine), so the lost-node case runs only where it can happen.
     lose_node: Callable[[str], None] | None
+    # Clear what the nodes a test made leave on the host once it is over (they outlive a stopped server).
+    discard_nodes: Callable[[list[str]], None] = lambda _: None
 
 
 def memory_backend(_: Path) -> Backend:
@@ -96,12 +101,24 @@ def local_backend(root: Path) -> Backend:
         from batchyard.executors.local import LocalExecutor
 
         store = FsspecObjectStore.local(root / "cos")
-        return LocalExecutor(root / "runs", store, HOST, kill_grace_s=1.0)
+        return LocalExecutor(root / "runs", store, HOST, kill_grace_s=1.0, isolation=host_isolation())
 
     async def run_out(spec: AttemptSpec) -> None:
         await asyncio.sleep(PLANS[spec.command].seconds + 0.5)
 
-    return Backend(boot=boot, run_out=run_out, lose_node=None)
+    def discard_nodes(node_ids: list[str]) -> None:
+        cgroups = host_isolation().cgroups
+        if cgroups is not None:
+            for node_id in node_ids:
+                cgroups.remove(node_id)
+
+    return Backend(boot=boot, run_out=run_out, lose_node=None, discard_nodes=discard_nodes)
+
+
+@functools.cache
+def host_isolation() -> Isolation:
+    """What a server on this host would use (the sandbox and cgroups where it has them), found once."""
+    return probe_isolation(SandboxSettings(), ())
 
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": memory_backend, "local": local_backend}
@@ -216,3 +233,4 @@ def started(backend: Backend) -> Iterator[Harness]:
             yield harness
         finally:
             runner.run(harness.close())
+            backend.discard_nodes(sorted({e.node_id for e in harness.events if isinstance(e, NodeReady)}))

@@ -6,8 +6,9 @@ import os
 import ssl
 import tomllib
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, model_validator
 
 from batchyard.config.catalog import Catalog, default_instance_types, default_zones
 
@@ -105,6 +106,71 @@ class Tls(BaseModel):
         return self
 
 
+class S3Endpoint(BaseModel):
+    """An S3-compatible endpoint holding ``cos://`` objects (``object_store = "s3"``): AWS S3, COS's S3
+    API, MinIO, Ceph. Left out, keys and region come from the usual AWS variables and files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = None  # None: AWS S3 in `region`
+    access_key_id: str | None = None  # both or neither; neither: AWS_ACCESS_KEY_ID, a profile, a role
+    secret_access_key: SecretStr | None = None
+    region: str | None = None  # None: AWS_REGION / AWS_DEFAULT_REGION
+    # How `cos://<name>-<appid>/<key>` maps to S3: bucket `<bucket_prefix><name>-<appid>`, or, with
+    # `bucket` set, key `<name>-<appid>/<key>` of that one bucket.
+    bucket_prefix: str = ""
+    bucket: str | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    connect_timeout_s: float = Field(default=10, gt=0)
+    read_timeout_s: float = Field(default=60, gt=0)
+    max_attempts: int = Field(default=3, ge=1)  # per request, connection errors and throttling included
+
+    @model_validator(mode="after")
+    def _consistent(self) -> S3Endpoint:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("give both access_key_id and secret_access_key, or neither")
+        if self.bucket is not None and self.bucket_prefix:
+            raise ValueError("bucket (one bucket for all) and bucket_prefix exclude each other")
+        return self
+
+
+class CfsMount(BaseModel):
+    """Where ``cfs://<host>/<path>`` is found: ``<mount_root>/<host>/<path>``, on every node's host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mount_root: Path | None = None  # None: <data-dir>/cfs, made on start-up
+
+
+# Not /opt: Batch's examples mount data there (/opt/data), which a read-only /opt would refuse.
+SYSTEM_FOLDERS = (
+    *("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"),
+    "/run/systemd/resolve",  # where /etc/resolv.conf points on hosts with systemd-resolved
+)
+
+
+class SandboxSettings(BaseModel):
+    """How attempts are isolated from the server and from each other (docs/security.md).
+
+    The sandbox needs bubblewrap, the task user and a server running as root; without any of them
+    the server starts anyway, runs commands unsandboxed and says so at start-up.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    user: str = "batchyard-task"  # every attempt runs as this unprivileged user
+    # What commands find on PATH; HOME is the working folder.
+    path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    # The host's folders every sandbox sees read-only (a symlink is copied as one; a missing one skipped).
+    system_folders: list[str] = Field(default_factory=lambda: list(SYSTEM_FOLDERS))
+    # Host folders every attempt sees writable at the same path (a scratch area all tasks share).
+    # The data dir stays hidden even inside one of these.
+    shared: list[str] = Field(default_factory=list)
+    # Node memory limits: cgroups named <mount>/<cgroup>/<node id>; "" sets no limits.
+    cgroup: str = "batchyard"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -127,6 +193,9 @@ class Settings(BaseModel):
     # with UnsupportedOperation.TerminateOperationWithEnvId when set (as an older copy of the docs says).
     refuse_terminate_with_env_id: bool = False
     tls: Tls | None = None  # HTTPS when set; plain HTTP is for loopback only (README, Security)
+    s3: S3Endpoint = Field(default_factory=S3Endpoint)  # for object_store = "s3"
+    cfs: CfsMount = Field(default_factory=CfsMount)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     @property
     def url(self) -> str:

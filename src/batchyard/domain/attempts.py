@@ -19,6 +19,37 @@ class Redirect:
 
 
 @dataclass(frozen=True)
+class DataPlan:
+    """What an attempt moves around its command: remote sources copied to local folders before it
+    runs, a package unpacked into its working folder, local results copied to remote folders after it
+    (also after a failure: users debug from them). Local paths are relative to the working folder, or
+    absolute ones, which exist only inside a sandbox."""
+
+    inputs: tuple[tuple[str, str], ...] = ()  # (remote file or prefix, local folder)
+    outputs: tuple[tuple[str, str], ...] = ()  # (local file or folder, remote folder)
+    package: str | None = None  # remote .tgz, .tar.gz or .zip
+
+    @property
+    def empty(self) -> bool:
+        return not (self.inputs or self.outputs or self.package)
+
+
+NO_DATA = DataPlan()
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host folder the attempt's sandbox mounts at ``target`` (an absolute path inside it).
+
+    Here, not in ``runner.sandbox`` (which re-exports it), because ``AttemptSpec`` carries them and
+    the domain imports nothing of ours. A writable bind's folder is handed to the task user."""
+
+    source: str
+    target: str
+    writable: bool
+
+
+@dataclass(frozen=True)
 class AttemptSpec:
     """Everything needed to run one attempt of one task instance on its node, fixed at dispatch."""
 
@@ -31,6 +62,8 @@ class AttemptSpec:
     command: str
     env: tuple[tuple[str, str], ...]
     redirect: Redirect
+    data: DataPlan = NO_DATA
+    binds: tuple[Bind, ...] = ()  # mounted by the sandbox, after the working folder
 
 
 class Failure(StrEnum):

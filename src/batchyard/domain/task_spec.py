@@ -22,6 +22,9 @@ class TaskSpec:
     timeout: int = 86400
     failed_action: str = "TERMINATE"
     max_concurrent: int | None = None
+    inputs: tuple[tuple[str, str], ...] = ()  # InputMappings: (remote source, local destination)
+    outputs: tuple[tuple[str, str], ...] = ()  # OutputMappings: (local source, remote destination)
+    package: str | None = None  # Application.PackagePath of a PACKAGE task
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -29,7 +32,9 @@ class TaskSpec:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaskSpec:
         values = dict(data)
-        values["env"] = tuple((str(k), str(v)) for k, v in values["env"])
+        for pairs in ("env", "inputs", "outputs"):  # env is in every stored spec; mappings since #8
+            if pairs in values or pairs == "env":
+                values[pairs] = tuple((str(a), str(b)) for a, b in values[pairs])
         return cls(**values)
 
 

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from batchyard.domain.attempts import AttemptSpec, Failure, LogRef
@@ -44,11 +44,14 @@ from batchyard.executors.base import (
     Usage,
 )
 from batchyard.executors.usage import Reading, UsageMeter
+from batchyard.runner.cgroups import NodeCgroup
 from batchyard.runner.environment import attempt_environment, node_environment
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.logs import read_tail, upload_logs
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
+from batchyard.runner.sandbox import NO_ISOLATION, Isolation, terminate_commands
+from batchyard.runner.staging import NodeData, StagingFailed, binds, stage_in, stage_out
 from batchyard.runner.usage import disk_percent, session_totals
 from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
@@ -66,6 +69,9 @@ _JOB_FOLDERS_REMEMBERED = 10_000
 class _Node:
     workspace: Workspace
     resources: Resources
+    env: dict[str, str]  # what its commands see before BATCH_* and EnvVars
+    cgroup: NodeCgroup | None  # holds it to its memory, where the host has cgroups
+    oom_kills: int | None  # the OOM kills its cgroup had counted when its last attempt ended
     current: int | None = None  # the attempt it runs (until its end is reported)
     waiting: deque[AttemptSpec] = field(default_factory=deque)
 
@@ -82,8 +88,19 @@ class _Running:
 
 
 class LocalExecutor:
-    def __init__(self, runs_dir: Path, store: ObjectStore, host: Host, kill_grace_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        runs_dir: Path,
+        store: ObjectStore,
+        host: Host,
+        kill_grace_s: float = 5.0,
+        isolation: Isolation = NO_ISOLATION,
+    ) -> None:
+        """``isolation``: the sandbox commands run in and the cgroups nodes get, where this host has them."""
         self._runs_dir = runs_dir
+        self._isolation = isolation
+        # SIGTERM to attempts' process groups; in the sandbox, bwrap is spared to report the command's end
+        self._terminate = _terminate_groups if isolation.sandbox is None else terminate_commands
         self._store = store
         self._host = host
         self._kill_grace_s = kill_grace_s
@@ -96,6 +113,7 @@ class LocalExecutor:
         self._hard_kills: dict[int, asyncio.TimerHandle] = {}  # SIGKILLs promised after SIGTERM, by pk
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._meter = UsageMeter()
+        self._staging: dict[int, bool] = {}  # attempts whose data is being staged -> cancelled meanwhile
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -128,7 +146,7 @@ class LocalExecutor:
             except OSError as exc:
                 self._emit(NodeFailed(node.node_id, time.time(), f"The node's workspace failed: {exc}."))
                 continue
-            self._nodes[node.node_id] = _Node(workspace, node.resources)
+            self._nodes[node.node_id] = self._new_node(node.node_id, workspace, node.resources)
             self._emit(NodeReady(node.node_id, time.time(), workspace.workdir))
 
     def retire(self, node_ids: Sequence[str]) -> None:
@@ -136,6 +154,9 @@ class LocalExecutor:
             node = self._nodes.pop(node_id, None)
             if node is not None:
                 self._io.submit(node.workspace.discard)
+                if node.cgroup is not None:
+                    self._io.submit(node.cgroup.remove)
+                self._io.submit(NodeData.of(node.workspace.workdir).discard)
 
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
@@ -150,13 +171,12 @@ class LocalExecutor:
             for spec in dropped:
                 node.waiting.remove(spec)
                 self._report(spec, None, Failure.USER, CANCELLED_BEFORE_START)
-        for pk in targets:
-            attempt = self._running.get(pk)
-            if attempt is not None and pk not in self._hard_kills:
-                _signal_group(attempt.pid, signal.SIGTERM)
-                self._hard_kills[pk] = self._loop_or_fail().call_later(
-                    self._kill_grace_s, self._kill_hard, pk
-                )
+        for pk in targets & self._staging.keys():
+            self._staging[pk] = True  # it does not start once its data is in place
+        running = [pk for pk in targets if pk in self._running and pk not in self._hard_kills]
+        self._terminate({self._running[pk].pid for pk in running})
+        for pk in running:
+            self._hard_kills[pk] = self._loop_or_fail().call_later(self._kill_grace_s, self._kill_hard, pk)
 
     def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
         """Nodes are shares of this machine: they are all still here, their workspaces as they were
@@ -173,7 +193,7 @@ class LocalExecutor:
             except OSError as exc:
                 self._emit(NodeLost(node_id, time.time(), f"The node's workspace failed: {exc}."))
                 continue
-            self._nodes[node_id] = _Node(workspace, known.spec.resources)
+            self._nodes[node_id] = self._new_node(node_id, workspace, known.spec.resources)
             if known.handle is None:
                 self._emit(NodeReady(node_id, time.time(), workspace.workdir))
         alive = running_wrappers() if attempts else {}
@@ -282,7 +302,22 @@ class LocalExecutor:
         self._job_folders.discard(job_id)
 
     def _workspace(self, node_id: str) -> Workspace:
-        return Workspace(f"{os.fspath(self._runs_dir)}/nodes/{node_id}")
+        sandbox = self._isolation.sandbox
+        owner = None if sandbox is None else (sandbox.uid, sandbox.gid)
+        return Workspace(f"{os.fspath(self._runs_dir)}/nodes/{node_id}", owner)
+
+    def _new_node(self, node_id: str, workspace: Workspace, resources: Resources) -> _Node:
+        """A node with its environment and its cgroup (made, or taken back after a restart); a cgroup
+        that cannot be made leaves the node without a memory limit rather than without a node."""
+        sandbox, cgroups = self._isolation.sandbox, self._isolation.cgroups
+        env = self._node_env if sandbox is None else sandbox.environment(workspace.workdir)
+        cgroup = None
+        if cgroups is not None:
+            try:
+                cgroup = cgroups.node(node_id, resources.memory_gib * 2**30)
+            except OSError as exc:
+                log.warning("node %s runs without a memory limit: its cgroup failed: %s", node_id, exc)
+        return _Node(workspace, resources, env, cgroup, None if cgroup is None else cgroup.oom_kills())
 
     def _kill_hard(self, attempt_pk: int) -> None:
         self._hard_kills.pop(attempt_pk, None)
@@ -308,7 +343,35 @@ class LocalExecutor:
             self._launch_one(spec, node.workspace)
 
     def _launch_one(self, spec: AttemptSpec, workspace: Workspace) -> None:
-        """Spawn the attempt's wrapper; an attempt that cannot be spawned is reported at once."""
+        """Stage the attempt's data (in the I/O pool, if it has any), then spawn its wrapper."""
+        if spec.data.empty:
+            self._spawn_one(spec, workspace)
+            return
+        self._staging[spec.attempt_pk] = False
+        node = NodeData.of(workspace.workdir)
+        future = self._loop_or_fail().run_in_executor(self._io, stage_in, self._store, spec.data, node)
+        future.add_done_callback(lambda done: self._staged(spec, workspace, done))
+
+    def _staged(self, spec: AttemptSpec, workspace: Workspace, done: asyncio.Future[None]) -> None:
+        """Run the attempt whose data is in place, unless it was cancelled or its staging failed."""
+        cancelled = self._staging.pop(spec.attempt_pk)
+        error = done.exception()
+        if not cancelled and error is None:
+            mounts = binds(spec.data, NodeData.of(workspace.workdir))
+            self._spawn_one(replace(spec, binds=spec.binds + mounts), workspace, start_next=True)
+            return
+        if cancelled or error is None:
+            outcome = (Failure.USER, CANCELLED_BEFORE_START)
+        elif isinstance(error, StagingFailed):
+            outcome = (error.failure, error.reason)
+        else:
+            outcome = classify_error(error, "The attempt's data could not be staged")
+        future = self._loop_or_fail().run_in_executor(self._io, _clear_data, workspace)
+        future.add_done_callback(lambda _: self._report(spec, None, *outcome))
+
+    def _spawn_one(self, spec: AttemptSpec, workspace: Workspace, start_next: bool = False) -> None:
+        """Spawn the attempt's wrapper; an attempt that cannot be spawned is reported at once (and its
+        node's next attempt started only if ``start_next``: the loop in ``_start_next`` does it)."""
         paths = AttemptPaths.of(self._runs_dir, spec.job_id, spec.attempt_pk)
         try:
             if spec.job_id not in self._job_folders:
@@ -318,25 +381,34 @@ class LocalExecutor:
                 self._job_folders.add(spec.job_id)
             pid = self._spawn(spec, paths, workspace)
         except Exception as exc:  # whatever one attempt meets ends that attempt, never the scheduler
-            self._report(
-                spec, None, *classify_error(exc, "The command could not be started"), start_next=False
-            )
+            failure = classify_error(exc, "The command could not be started")
+            self._report(spec, None, *failure, start_next=start_next)
             return
         try:
             pidfd = os.pidfd_open(pid)
         except OSError:  # cannot happen to an unreaped child; if it does, wait for it the slow way
             os.waitpid(pid, 0)
-            self._report(spec, None, Failure.SYSTEM, LOST, start_next=False)
+            self._report(spec, None, Failure.SYSTEM, LOST, start_next=start_next)
             return
         self._emit(AttemptStarted(spec.attempt_pk, time.time(), f"pid:{pid}"))
         self._watch(_Running(spec, paths, workspace, pid, pidfd, own_child=True, started=time.time()))
 
     def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace) -> int:
-        """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself."""
+        """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself: the
+        sandbox gets them as inherited descriptors, never as paths."""
+        node = self._nodes[spec.node_id]
+        sandbox = self._isolation.sandbox
+        if sandbox is not None:
+            for bind in spec.binds:
+                if bind.writable:
+                    sandbox.hand_over(bind.source)
+        command_line = () if sandbox is None else sandbox.argv(workspace.workdir, spec.binds)
+        cgroup = "" if node.cgroup is None else node.cgroup.procs
+        journal = journal_path(paths.job_folder)
         return os.posix_spawn(
             "/bin/sh",
-            wrapper_argv(spec.attempt_pk, journal_path(paths.job_folder), spec.command, workspace.workdir),
-            attempt_environment(spec, self._node_env),
+            wrapper_argv(spec.attempt_pk, journal, spec.command, workspace.workdir, cgroup, command_line),
+            attempt_environment(spec, node.env),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, workspace.stdout, _LOG_FLAGS, 0o644),
@@ -362,31 +434,60 @@ class LocalExecutor:
     def _on_exit(self, attempt: _Running) -> None:
         """Like a node destroyed after its instance, nothing the command left behind survives it."""
         self._unwatch(attempt)
+        memory_gib = self._out_of_memory(attempt.spec.node_id)
         if not attempt.own_child:
             _kill_leftovers({attempt.pid})
+            self._empty_cgroup(attempt.spec.node_id)
             ended = self._exits.exit(attempt.paths.job_folder, attempt.spec.attempt_pk)
-            self._conclude(attempt.spec, attempt.paths, ended, attempt.workspace)
+            self._conclude(attempt.spec, attempt.paths, ended, attempt.workspace, memory_gib)
             return
         # Not reaped yet, so the process group's number cannot be reused by anyone else.
         _signal_group(attempt.pid, signal.SIGKILL)
+        self._empty_cgroup(attempt.spec.node_id)
         _, status = os.waitpid(attempt.pid, 0)
         returncode = os.waitstatus_to_exitcode(status)
         # The wrapper exits with the command's code; a negative code means it was killed itself.
         exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
-        failure, reason = classify_exit(exit_code, killed_by)
+        failure, reason = classify_exit(exit_code, killed_by, memory_gib)
         self._finish(attempt.spec, attempt.paths, attempt.workspace, exit_code, failure, reason)
 
+    def _out_of_memory(self, node_id: str) -> int | None:
+        """The node's memory (GiB) if its cgroup counted an OOM kill during the attempt that just ended.
+
+        Counted from the end of the node's previous attempt (or from when this server made or took it
+        back): a node runs one attempt at a time, so a kill in between is this attempt's.
+        """
+        node = self._nodes.get(node_id)
+        if node is None or node.cgroup is None:
+            return None
+        before, node.oom_kills = node.oom_kills, node.cgroup.oom_kills()
+        grew = before is not None and node.oom_kills is not None and node.oom_kills > before
+        return node.resources.memory_gib if grew else None
+
+    def _empty_cgroup(self, node_id: str) -> None:
+        """Kill what the attempt left in its node's cgroup: ``setsid`` daemons leave its process group,
+        never its cgroup (in the sandbox they also die with its PID namespace)."""
+        node = self._nodes.get(node_id)
+        if node is not None and node.cgroup is not None:
+            node.cgroup.kill_all()
+
     def _conclude(
-        self, spec: AttemptSpec, paths: AttemptPaths, ended: Exit | None, workspace: Workspace | None
+        self,
+        spec: AttemptSpec,
+        paths: AttemptPaths,
+        ended: Exit | None,
+        workspace: Workspace | None,
+        memory_gib: int | None = None,
     ) -> None:
         """End an attempt known only from its journal line (after a restart), or as lost without one.
 
         ``workspace``: where its logs still are, if it was the last attempt of its node to run.
+        ``memory_gib``: given if its node's cgroup counted an OOM kill since the server re-attached it.
         """
         if ended is None:
             self._report(spec, None, Failure.SYSTEM, LOST)
             return
-        failure, reason = classify_exit(ended.code, None)
+        failure, reason = classify_exit(ended.code, None, memory_gib)
         if workspace is None:
             self._report(spec, ended.code, failure, reason)
             return
@@ -408,7 +509,7 @@ class LocalExecutor:
             log.warning("logs of attempt %s could not be kept: %s", spec.attempt_pk, exc)
             self._report(spec, exit_code, failure, reason, classify_error(exc, "The logs could not be kept"))
             return
-        dirty = not workspace.is_clean()
+        dirty = not workspace.is_clean() or not spec.data.empty
         if spec.redirect.stdout is None and spec.redirect.stderr is None and not dirty:
             self._report(spec, exit_code, failure, reason)
             return
@@ -420,15 +521,28 @@ class LocalExecutor:
     def _upload_and_reset(
         self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace, dirty: bool
     ) -> tuple[Failure, str] | None:
-        """Upload logs even when the command failed; return how an upload failed, if it did."""
+        """Upload outputs and logs even when the command failed; return how the first upload failed,
+        or which outputs the command did not make."""
         try:
+            failure = self._stage_out(spec, workspace)
             upload_logs(spec, paths, self._store)
         except Exception as exc:  # any storage failure is reported as data, classified once
             log.warning("log upload of attempt %s failed: %s", spec.attempt_pk, exc)
             return classify_error(exc, "The logs could not be uploaded")
         finally:
             if dirty:
-                workspace.reset()
+                _clear_data(workspace)
+        return failure
+
+    def _stage_out(self, spec: AttemptSpec, workspace: Workspace) -> tuple[Failure, str] | None:
+        if not spec.data.outputs:
+            return None
+        try:
+            missing = stage_out(self._store, spec.data, NodeData.of(workspace.workdir))
+        except StagingFailed as failed:
+            return failed.failure, failed.reason
+        if missing:
+            return Failure.USER, f"The command made no {', '.join(missing)} for its OutputMappings."
         return None
 
     def _report(
@@ -460,6 +574,12 @@ class LocalExecutor:
             self._sink(event)
 
 
+def _clear_data(workspace: Workspace) -> None:
+    """Empty the working folder and the node's data area for the next attempt."""
+    workspace.reset()
+    NodeData.of(workspace.workdir).clear()
+
+
 def _kill_leftovers(pgids: AbstractSet[int]) -> None:
     """SIGKILL what is left of process groups whose leaders, not our children, have exited.
 
@@ -482,6 +602,11 @@ def _process_group(pid: str) -> int | None:
         return int(fields[2])  # after the command name: state, ppid, pgrp
     except (OSError, ValueError, IndexError):
         return None  # gone meanwhile
+
+
+def _terminate_groups(pgids: AbstractSet[int]) -> None:
+    for pgid in pgids:
+        _signal_group(pgid, signal.SIGTERM)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -17,7 +17,7 @@ def upload_logs(spec: AttemptSpec, paths: AttemptPaths, store: ObjectStore) -> N
         if remote is not None:
             if not os.path.exists(local):
                 open(local, "wb").close()
-            store.put_file(Path(local), parse_remote(remote, directory=False))
+            store.put(Path(local), parse_remote(remote, directory=False))
 
 
 def read_tail(path: str, limit: int) -> bytes:

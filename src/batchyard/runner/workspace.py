@@ -7,6 +7,11 @@ attempt's own names (``runner.paths``), and empty ones cost nothing. A node runs
 only after the store has recorded the end of the last one, so after a crash the workspace of an
 attempt not yet recorded still holds that attempt's logs and nobody else's. An attempt always starts
 in an empty folder: what a command leaves behind is deleted before the node is handed back.
+
+In a sandbox the command runs as the task user, so the working folder is that user's (``owner``)
+each time it is made; the logs are opened by the launcher and stay root's, and so does everything
+around the folder. Emptying it never follows what the command left (``shutil.rmtree`` does not
+follow symlinks), so a link it planted cannot make the server delete elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Workspace:
     workdir: str
+    owner: tuple[int, int] | None = None  # (uid, gid) commands run as, if not the server's
 
     @property
     def stdout(self) -> str:
@@ -34,6 +40,8 @@ class Workspace:
 
     def make(self) -> None:
         os.makedirs(self.workdir, exist_ok=True)
+        if self.owner is not None:
+            os.chown(self.workdir, *self.owner)
 
     def keep_logs(self, stdout: str, stderr: str) -> None:
         """Move logs that are not empty to the attempt's own files; leave empty ones to be truncated."""
@@ -53,7 +61,7 @@ class Workspace:
             return not os.listdir(self.workdir)
         except FileNotFoundError:
             try:
-                os.makedirs(self.workdir)
+                self.make()
             except OSError:
                 return False
             return True
@@ -63,7 +71,7 @@ class Workspace:
     def reset(self) -> None:
         """Empty the working folder for the next attempt."""
         shutil.rmtree(self.workdir, ignore_errors=True)
-        os.makedirs(self.workdir, exist_ok=True)
+        self.make()
 
     def discard(self) -> None:
         """Delete the workspace for good (its node is retired); never raises."""

@@ -15,6 +15,13 @@ kill's SIGKILL follow-up covers the instant between that check and the fork); SI
 wrapper without a line. ``$0`` carries the attempt's tag, which is how a
 restarted server finds the wrappers still running (``running_wrappers``). The wrapper moves into the
 working folder itself, so the launcher can use ``posix_spawn``, which cannot.
+
+Before the begin mark, the wrapper moves itself into its node's cgroup (``runner.cgroups``), so the
+command and all it starts are counted against the node's memory; if it cannot, it ends itself with
+``CGROUP_FAILURE_SIGNAL`` without running the command. It stays outside the sandbox
+(``runner.sandbox``), as root, and runs the command through the sandbox's line when it is given one
+(bwrap, which moves into the working folder itself, and reports the command's exit as its own), else
+in a subshell of its own.
 """
 
 from __future__ import annotations
@@ -22,15 +29,20 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _TAG_PREFIX = "batchyard-attempt-"
 JOURNAL_FAILURE_SIGNAL = signal.SIGUSR2
+CGROUP_FAILURE_SIGNAL = signal.SIGUSR1
 _SCRIPT = (
-    "__batchyard_journal=$1; __batchyard_dir=$2; __batchyard_attempt=$3; __batchyard_cmd=$4; set --; "
+    "__batchyard_journal=$1; __batchyard_dir=$2; __batchyard_attempt=$3; __batchyard_cmd=$4; "
+    "__batchyard_cgroup=$5; shift 5; "
     "trap __batchyard_rc=143 TERM; "
+    'if [ -n "$__batchyard_cgroup" ]; then echo $$ > "$__batchyard_cgroup" || kill -s USR1 $$; fi; '
     'printf "S %s %s\\n" "$__batchyard_attempt" $$ >> "$__batchyard_journal" || kill -s USR2 $$; '
     'if [ -n "$__batchyard_rc" ]; then :; '
+    'elif [ $# -gt 0 ]; then "$@" "$__batchyard_cmd"; __batchyard_rc=$?; '
     'elif cd "$__batchyard_dir"; then ( eval "$__batchyard_cmd" ); __batchyard_rc=$?; '
     "else __batchyard_rc=126; fi; "
     'printf "%s %s %s %s\\n" "$__batchyard_attempt" "$__batchyard_rc" $$ "$__batchyard_dir" '
@@ -43,8 +55,18 @@ def attempt_tag(attempt_pk: int) -> str:
     return f"{_TAG_PREFIX}{attempt_pk}"
 
 
-def wrapper_argv(attempt_pk: int, journal: str, command: str, workdir: str) -> list[str]:
-    return ["/bin/sh", "-c", _SCRIPT, attempt_tag(attempt_pk), journal, workdir, str(attempt_pk), command]
+def wrapper_argv(
+    attempt_pk: int,
+    journal: str,
+    command: str,
+    workdir: str,
+    cgroup_procs: str = "",
+    sandbox: Sequence[str] = (),
+) -> list[str]:
+    """``cgroup_procs``: the node cgroup's file to join ("" for none); ``sandbox``: the line that runs
+    the command, appended to it (empty: a plain subshell)."""
+    tag = attempt_tag(attempt_pk)
+    return ["/bin/sh", "-c", _SCRIPT, tag, journal, workdir, str(attempt_pk), command, cgroup_procs, *sandbox]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from batchyard.domain.attempts import AttemptSpec, Redirect
+from batchyard.domain.attempts import AttemptSpec, DataPlan, Redirect
 from batchyard.domain.redirect import log_file_name
 from batchyard.domain.resources import Resources
 from batchyard.domain.task_spec import UNREADABLE, TaskSpec, stored_spec
@@ -47,6 +47,7 @@ class CachedTask:
                 stdout=self._redirect(self.spec.stdout_path, self.spec.stdout_name, "stdout", index),
                 stderr=self._redirect(self.spec.stderr_path, self.spec.stderr_name, "stderr", index),
             ),
+            data=DataPlan(self.spec.inputs, self.spec.outputs, self.spec.package),
         )
 
     def _redirect(self, directory: str | None, template: str | None, stream: str, index: int) -> str | None:

@@ -31,8 +31,10 @@ _ID_ATTEMPTS = 5
 
 
 class JobSubmitter:
-    def __init__(self, db: Database, settings: Settings, wake: Wake) -> None:
+    def __init__(self, db: Database, settings: Settings, wake: Wake, sandboxed: bool = False) -> None:
+        """``sandboxed``: attempts run in a sandbox, so mappings may use absolute local paths."""
         self._db = db
+        self._sandboxed = sandboxed
         self._zones = settings.zones
         self._instance_types = settings.instance_types
         self._job_quota = settings.quotas.unfinished_jobs
@@ -75,7 +77,15 @@ class JobSubmitter:
         named = self._named_envs(caller, spec.Tasks)
         env_types = {env_id: env.instance_type for env_id, env in named.items()}
         checked = [
-            check_task(task, f"Job.Tasks.{i}", self._zones, caller.region, self._instance_types, env_types)
+            check_task(
+                task,
+                f"Job.Tasks.{i}",
+                self._zones,
+                caller.region,
+                self._instance_types,
+                env_types,
+                self._sandboxed,
+            )
             for i, task in enumerate(spec.Tasks)
         ]
         tasks = [

@@ -23,6 +23,7 @@ from batchyard.domain.redirect import log_file_name
 from batchyard.domain.task_spec import TaskSpec
 from batchyard.schema.common import Application, RedirectInfo, Task
 from batchyard.service import limits
+from batchyard.service import mapping_validation as mappings
 from batchyard.service.env_validation import (
     catalog_type,
     check_cvm_fields,
@@ -31,10 +32,10 @@ from batchyard.service.env_validation import (
     refuse_not_yet,
     requested_types,
 )
-from batchyard.storage.paths import check_file_name, parse_remote
+from batchyard.storage.paths import check_file_name
 
 # Members whose effect is not implemented yet.
-NOT_YET: Final = ("InputMappings", "OutputMappings", "Authentications")
+NOT_YET: Final = ("Authentications",)
 
 
 def task_name(name: str | None, where: str) -> str:
@@ -62,6 +63,7 @@ def check_task(
     region: str,
     instance_types: Mapping[str, InstanceType],
     env_types: Mapping[str, str],
+    sandboxed: bool = False,
 ) -> tuple[int, TaskSpec]:
     """Every rule of one named task that needs nothing of a job around it, in the order they are
     reported; returns its instance count and spec. ``region``: the caller's, which ``EnvData.Zones``
@@ -69,7 +71,7 @@ def check_task(
     data = task.ComputeEnv.EnvData if task.ComputeEnv else None
     check_data_zones(zones, region, data, f"{where}.ComputeEnv")
     num = instance_num(task.TaskInstanceNum, f"{where}.TaskInstanceNum")
-    return num, task_spec(task, where, instance_types, env_types)
+    return num, task_spec(task, where, instance_types, env_types, sandboxed)
 
 
 def instance_num(value: int | None, where: str) -> int:
@@ -82,9 +84,14 @@ def instance_num(value: int | None, where: str) -> int:
 
 
 def task_spec(
-    task: Task, where: str, instance_types: Mapping[str, InstanceType], env_types: Mapping[str, str]
+    task: Task,
+    where: str,
+    instance_types: Mapping[str, InstanceType],
+    env_types: Mapping[str, str],
+    sandboxed: bool = False,
 ) -> TaskSpec:
-    """``env_types``: the instance type of each named environment the caller may run tasks in."""
+    """``env_types``: the instance type of each named environment the caller may run tasks in;
+    ``sandboxed``: whether attempts run in a sandbox, which absolute mapping paths need."""
     refuse_not_yet(task, NOT_YET, where)
     _check_local_redirect(task, where)
     kind = _instance_type(task, where, instance_types, env_types)
@@ -106,6 +113,9 @@ def task_spec(
         timeout=_timeout(task.Timeout, where),
         failed_action=_failed_action(task.FailedAction, where),
         max_concurrent=task.MaxConcurrentNum or None,
+        inputs=mappings.inputs(task.InputMappings, where, sandboxed),
+        outputs=mappings.outputs(task.OutputMappings, where, sandboxed),
+        package=mappings.package(task.Application, f"{where}.Application"),
     )
 
 
@@ -113,10 +123,6 @@ def _command(app: Application, where: str) -> str:
     form = app.DeliveryForm or "LOCAL"
     if form not in ("LOCAL", "PACKAGE"):
         raise ApiError("InvalidParameterValue", f"`{where}.DeliveryForm` must be LOCAL or PACKAGE.")
-    if form == "PACKAGE" or app.PackagePath:
-        raise ApiError(
-            "InvalidParameterValue", f"`{where}.DeliveryForm` PACKAGE is not supported by this server yet."
-        )
     if app.Docker is not None:
         raise ApiError("InvalidParameterValue", f"`{where}.Docker` is not supported by this server yet.")
     if bool(app.Command) == bool(app.Commands):
@@ -206,20 +212,13 @@ def _redirect(
     if not path:
         return None, name or None
     path_where = f"{where}.RedirectInfo.{label}RedirectPath"
-    _check_remote(path, path_where, directory=True)
+    mappings.check_remote(path, path_where, directory=True)
     longest = log_file_name(
         name, stream, "job-00000000", task.TaskName or "", max(0, (task.TaskInstanceNum or 1) - 1)
     )
     check_file_name(longest, f"{where}.RedirectInfo.{label}RedirectFileName, once expanded,")
-    _check_remote(path + longest, f"{path_where} with its file name", directory=False)
+    mappings.check_remote(path + longest, f"{path_where} with its file name", directory=False)
     return path, name or None
-
-
-def _check_remote(path: str, where: str, directory: bool) -> None:
-    try:
-        parse_remote(path, directory=directory)
-    except ApiError as exc:
-        raise ApiError(exc.code, f"`{where}`: {exc.message}") from None
 
 
 def _max_retry(value: int | None) -> int:

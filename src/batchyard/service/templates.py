@@ -65,8 +65,10 @@ _FILTERS: Final[Mapping[str, Callable[[Sequence[str]], templates.TemplateFilter]
 
 
 class TaskTemplateService:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, sandboxed: bool = False) -> None:
+        """``sandboxed``: as for SubmitJob, whether a template's mappings may use absolute paths."""
         self._db = db
+        self._sandboxed = sandboxed
         self._zones = settings.zones
         self._instance_types = settings.instance_types
         self._quota = settings.quotas.task_templates
@@ -141,7 +143,7 @@ class TaskTemplateService:
         """The task as given, once it passes every rule SubmitJob applies to one of its tasks."""
         task_name(task.TaskName, f"{INFO}.TaskName")
         env_types = self._env_types(caller, task)
-        check_task(task, INFO, self._zones, caller.region, self._instance_types, env_types)
+        check_task(task, INFO, self._zones, caller.region, self._instance_types, env_types, self._sandboxed)
         return task.model_dump(exclude_none=True)
 
     def _env_types(self, caller: Caller, task: Task) -> dict[str, str]:

@@ -1,0 +1,170 @@
+"""An attempt's data, moved on its node: inputs and its package in before the command, outputs out after.
+
+Paths relative to the working folder are staged right there. An absolute path (``/data/input/``) is a
+folder of the node's data area (``<workdir>.data/``) that the sandbox mounts at that path, so the
+command finds its data where Batch's examples put it; the same area is emptied after every attempt.
+
+A package is fetched once per node and kept in ``<workdir>.packages/`` under its path's digest:
+1,000 instances of a task on one node fetch it once. Like a CVM image, a package path is taken to
+name fixed content: a changed package belongs under a new path.
+
+Failures raise ``StagingFailed`` with the path, the cause and whose fault it is, classified once
+(``runner.outcome.classify_error``): a store that cannot be reached or an input that is missing is
+the system's (retried, not counted against MaxRetryCount); an archive that cannot be unpacked comes
+back the same on every retry (not retried).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchyard.domain.attempts import Bind, DataPlan, Failure
+from batchyard.runner.outcome import classify_error
+from batchyard.storage.paths import parse_remote
+from batchyard.storage.store import ObjectStore
+
+
+class StagingFailed(Exception):
+    def __init__(self, failure: Failure, reason: str) -> None:
+        super().__init__(reason)
+        self.failure = failure
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class NodeData:
+    """Where one node keeps the data of its attempts, beside its working folder."""
+
+    workdir: Path
+
+    @classmethod
+    def of(cls, workdir: str) -> NodeData:
+        return cls(Path(workdir))
+
+    @property
+    def area(self) -> Path:
+        return Path(f"{self.workdir}.data")
+
+    @property
+    def packages(self) -> Path:
+        return Path(f"{self.workdir}.packages")
+
+    def local(self, path: str, n: int, kind: str) -> Path:
+        """Where a mapping's local path is staged: in the working folder, or in the data area."""
+        if not path.startswith("/"):
+            return self.workdir / path
+        return self.area / f"{kind}-{n}"
+
+    def clear(self) -> None:
+        shutil.rmtree(self.area, ignore_errors=True)
+
+    def discard(self) -> None:
+        self.clear()
+        shutil.rmtree(self.packages, ignore_errors=True)
+
+
+def binds(plan: DataPlan, node: NodeData) -> tuple[Bind, ...]:
+    """The folders the sandbox mounts at the plan's absolute paths, writable (a staged copy)."""
+    found = [(p, n, "input") for n, (_, p) in enumerate(plan.inputs)]
+    found += [(p, n, "output") for n, (p, _) in enumerate(plan.outputs)]
+    return tuple(Bind(str(node.local(p, n, kind)), p, True) for p, n, kind in found if p.startswith("/"))
+
+
+def stage_in(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
+    """Unpack the package and fetch the inputs into place, and make the output folders."""
+    if plan.package is not None:
+        unpack(_cached_package(store, plan.package, node), node.workdir)
+    for n, (remote, local) in enumerate(plan.inputs):
+        target = node.local(local, n, "input")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            _fetch(store, remote, target)
+        except Exception as exc:
+            reason = classify_error(exc, f"The input {remote} could not be staged at {local}")
+            raise StagingFailed(*reason) from None
+    for n, (local, _) in enumerate(plan.outputs):
+        if local.startswith("/"):
+            node.local(local, n, "output").mkdir(parents=True, exist_ok=True)
+
+
+def stage_out(store: ObjectStore, plan: DataPlan, node: NodeData) -> list[str]:
+    """Upload each output that exists; returns the local paths of outputs the command did not make.
+
+    Every output is tried even when one fails: what can be saved is saved; the first failure is raised.
+    """
+    missing: list[str] = []
+    failed: StagingFailed | None = None
+    for n, (local, remote) in enumerate(plan.outputs):
+        source = node.local(local, n, "output")
+        if not source.exists():
+            missing.append(local)
+            continue
+        try:
+            _upload(store, source, remote)
+        except Exception as exc:
+            failed = failed or StagingFailed(
+                *classify_error(exc, f"The output {local} could not be uploaded to {remote}")
+            )
+    if failed is not None:
+        raise failed
+    return missing
+
+
+def unpack(archive: Path, into: Path) -> None:
+    """Unpack a .tgz/.tar.gz or .zip into the working folder; nothing in it may land outside."""
+    try:
+        if zipfile.is_zipfile(archive):
+            _unzip(archive, into)
+        else:
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(into, filter="data")
+    except (tarfile.TarError, zipfile.BadZipFile, ValueError) as exc:
+        raise StagingFailed(Failure.UNRUNNABLE, f"The package could not be unpacked: {exc}.") from None
+
+
+def _unzip(archive: Path, into: Path) -> None:
+    with zipfile.ZipFile(archive) as z:
+        for name in z.namelist():
+            normal = posixpath.normpath(name)
+            if normal.startswith(("/", "../")) or normal == "..":
+                raise ValueError(f"the entry {name!r} would land outside the working folder")
+        z.extractall(into)
+
+
+def _cached_package(store: ObjectStore, remote: str, node: NodeData) -> Path:
+    """The package, fetched into the node's cache the first time (a finished download only)."""
+    digest = hashlib.sha256(remote.encode()).hexdigest()[:32]
+    cached = node.packages / digest
+    if cached.exists():
+        return cached
+    node.packages.mkdir(parents=True, exist_ok=True)
+    partial = node.packages / f"{digest}.{os.getpid()}.part"
+    try:
+        store.get(parse_remote(remote, directory=False), partial)
+        os.replace(partial, cached)
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        raise StagingFailed(*classify_error(exc, f"The package {remote} could not be fetched")) from None
+    return cached
+
+
+def _fetch(store: ObjectStore, remote: str, folder: Path) -> None:
+    """A prefix (ending in /) fills the folder; a file lands in it under its own name."""
+    path = parse_remote(remote, directory=False)
+    if remote.endswith("/"):
+        store.get(path, folder)
+    else:
+        store.get(path, folder / posixpath.basename(path.key))
+
+
+def _upload(store: ObjectStore, source: Path, remote: str) -> None:
+    """A folder's contents go under the remote folder; a file goes into it under its own name."""
+    store.put(source, parse_remote(remote, directory=True))
+

@@ -1,0 +1,226 @@
+"""A task is a stranger's code: what a command tries against the server, its secrets and other tasks is
+refused, what it starts ends with it, and its node's memory is its limit (docs/security.md).
+
+Run as root with bubblewrap and the task user, as `make test` installs them; the servers here keep the
+sandbox to itself (no shared test folder), except where a test needs to see what a command wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tencentcloud.batch.v20170312.batch_client import BatchClient
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from batchyard.config.credentials import KeyPair, credentials_file, write_file
+from conftest import (
+    OTHER_ID,
+    OTHER_KEY,
+    SECRET_KEY,
+    Server,
+    call,
+    make_client,
+    pids_running,
+    running,
+    stdout_of,
+    submit,
+    task,
+    unique_sleep,
+    wait_for,
+    wait_job,
+)
+
+TASK_USER = "batchyard-task"
+VICTIM_SECRET = "victim-envvar-secret-1f2e3d"
+OTHER_LOG_SECRET = "other-job-log-secret-9a8b7c"
+
+
+def _instance(client: BatchClient, job_id: str, name: str = "t") -> Any:
+    return call(client, "DescribeTask", {"JobId": job_id, "TaskName": name}).TaskInstanceSet[0]
+
+
+def _with_credentials_file(server: Server) -> Server:
+    """Every account's keys in the data dir, as a server that generated them keeps them."""
+    write_file(credentials_file(server.data_dir), [KeyPair(OTHER_ID, OTHER_KEY, "other")])
+    return server
+
+
+@pytest.fixture
+def sealed(tmp_path: Path) -> Iterator[Server]:
+    """A server whose commands see nothing of the test's folders."""
+    yield from running(_with_credentials_file(Server(tmp_path / "data", share_test_folder=False)))
+
+
+def _attacks(data: Path, other_job: str, server_pid: int) -> dict[str, str]:
+    """What a stranger tries, each a shell command that succeeds only if the sandbox lets it."""
+    return {
+        "own-env": "env | grep -q BATCHYARD_SECRET",
+        "parent-environ": f"grep -aq {SECRET_KEY} /proc/$PPID/environ",
+        "init-environ": f"grep -aq {SECRET_KEY} /proc/1/environ",
+        # [s] keeps the pattern from matching this very command line
+        "any-environ": "cat /proc/*/environ | grep -aq -e BATCHYARD_SECRE[T] -e victim-envvar-secre[t]",
+        "victim-process": "grep -aqs victim-sleep-marke[r] /proc/*/cmdline",
+        "credentials": f"grep -q {OTHER_KEY} {data}/credentials.json",
+        "database-read": f"cat {data}/batchyard.db",
+        "database-write": f"echo x >> {data}/batchyard.db",
+        "other-job-logs": f"cat {data}/runs/{other_job}/*",
+        "other-job-logs-anywhere": f"grep -rqs other-job-log-secre[t] {data} /tmp /proc/1/cwd/",
+        "write-etc": "touch /etc/batchyard-sandbox-probe",
+        "write-usr": "touch /usr/bin/batchyard-sandbox-probe",
+        "kill-server": f"kill -9 {server_pid}",
+        "many-processes": '[ "$(ls /proc | grep -c "^[0-9]")" -gt 20 ]',
+        "root": '[ "$(id -u)" = 0 ]',
+    }
+
+
+def _probe(attacks: dict[str, str]) -> str:
+    """A command printing `LEAK <what>` for each attack that works and `refused <what>` for each that
+    does not, then what it sees of itself."""
+    lines = [
+        f'if ( {check} ) >/dev/null 2>&1; then echo "LEAK {name}"; else echo "refused {name}"; fi'
+        for name, check in attacks.items()
+    ]
+    lines += [
+        'echo "user $(id -un)"',
+        'echo "cwd $(pwd) home $HOME"',
+        'echo made > here.txt && echo "wrote $(cat here.txt)"',
+        'echo "fds $(ls /proc/self/fd | tr "\\n" " ")"',
+        'echo "env $(env | cut -d= -f1 | sort | tr "\\n" " ")"',
+    ]
+    return "\n".join(lines)
+
+
+def _attacked(server: Server, leave_out: tuple[str, ...] = ()) -> tuple[dict[str, str], str]:
+    """Run the probe while another task runs with a secret in its EnvVars, after a job whose log holds
+    a secret; return the attacks tried and what the probe printed."""
+    client = make_client(server.endpoint)
+    other = submit(client, task("t", f"echo {OTHER_LOG_SECRET}"))
+    assert wait_job(client, other).JobState == "SUCCEED"
+    victim_env = [{"Name": "VICTIM_SECRET", "Value": VICTIM_SECRET}]
+    victim = submit(client, task("t", "sleep 60; : victim-sleep-marker", EnvVars=victim_env))
+    wait_for(lambda: _instance(client, victim).TaskInstanceState == "RUNNING")
+    assert server.process is not None
+    attacks = _attacks(server.data_dir.resolve(), other, server.process.pid)
+    attacks = {name: attack for name, attack in attacks.items() if name not in leave_out}
+    probe = submit(client, task("t", _probe(attacks)))
+    assert wait_job(client, probe).JobState == "SUCCEED"
+    call(client, "TerminateJob", {"JobId": victim})
+    return attacks, stdout_of(client, probe, "t")
+
+
+def test_a_command_cannot_reach_secrets_the_server_or_other_tasks(sealed: Server) -> None:
+    """Everything the issue saw a stranger do, refused: the server's key through /proc or its own
+    environment, credentials.json, the SQLite store, other jobs' logs, another running task's EnvVars
+    and processes, the system folders, the server's pid."""
+    attacks, out = _attacked(sealed)
+
+    assert "LEAK" not in out, out
+    assert {f"refused {name}" for name in attacks} <= set(out.splitlines()), out
+    seen = dict(line.split(" ", 1) for line in out.splitlines() if not line.startswith("refused "))
+    assert seen["user"] == TASK_USER
+    workdir = seen["cwd"].split(" home ")[0]
+    assert seen["cwd"] == f"{workdir} home {workdir}"
+    assert seen["wrote"] == "made", "the working folder is the command's to write"
+    assert seen["fds"].split() == ["0", "1", "2", "3"], "nothing of the server's is inherited (3: ls's own)"
+    batch = {"BATCH_JOB_ID", "BATCH_TASK_INSTANCE_INDEX", "BATCH_TASK_INSTANCE_NUM", "BATCH_TASK_NAME"}
+    assert set(seen["env"].split()) == batch | {"HOME", "PATH", "PWD"}
+    assert sealed.process is not None and sealed.process.poll() is None, "the server is alive"
+
+
+@pytest.fixture
+def unsandboxed(tmp_path: Path) -> Iterator[Server]:
+    server = Server(tmp_path / "data", config="[sandbox]\nenabled = false\n", share_test_folder=False)
+    yield from running(_with_credentials_file(server))
+
+
+def test_the_same_attacks_work_without_the_sandbox(unsandboxed: Server) -> None:
+    """The control: the probe's attacks are real (the harmful ones are left out)."""
+    _, out = _attacked(unsandboxed, leave_out=("database-write", "kill-server"))
+
+    leaks = {line.split()[1] for line in out.splitlines() if line.startswith("LEAK ")}
+    secrets_read = {"any-environ", "victim-process", "credentials", "database-read", "other-job-logs"}
+    assert secrets_read | {"many-processes", "root", "write-etc"} <= leaks, out
+
+
+def test_a_setsid_daemon_ends_with_its_attempt(server: Server, tmp_path: Path) -> None:
+    """Started in a session of its own, it leaves the attempt's process group, never its PID namespace."""
+    gate, sleeper = tmp_path / "gate", unique_sleep(300)
+    command = f"setsid {sleeper} & while [ ! -e {gate} ]; do sleep 0.05; done"
+    client = make_client(server.endpoint)
+    job_id = submit(client, task("t", command))
+    wait_for(lambda: pids_running(sleeper))
+
+    gate.touch()
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    wait_for(lambda: not pids_running(sleeper), timeout=5)
+
+
+def test_a_command_that_needs_more_than_its_instance_type_is_killed_and_told_why(sealed: Server) -> None:
+    """S2.SMALL1 has 1 GiB: 1.5 GiB written is more than its node's cgroup allows."""
+    client = make_client(sealed.endpoint)
+    hog = "python3 -c \"data = b'x' * (1536 << 20); print(len(data))\""
+    job_id = submit(client, task("t", hog))
+
+    assert wait_job(client, job_id).JobState == "FAILED"
+    view = _instance(client, job_id)
+    assert view.ExitCode == 137
+    assert "exceeded its instance type's memory (1 GiB)" in view.StateReason, view.StateReason
+
+
+def test_a_command_within_its_memory_runs_to_the_end(sealed: Server) -> None:
+    client = make_client(sealed.endpoint)
+    job_id = submit(client, task("t", "python3 -c \"data = b'x' * (256 << 20); print(len(data))\""))
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    assert stdout_of(client, job_id, "t") == f"{256 << 20}\n"
+
+
+def test_terminate_job_gives_the_command_its_sigterm_before_the_kill(server: Server, tmp_path: Path) -> None:
+    """bwrap outlives the SIGTERM, so the command's own trap runs and its exit is the command's."""
+    ready, cleaned = tmp_path / "ready", tmp_path / "cleaned"
+    command = f"trap 'sleep 0.3; touch {cleaned}; exit 7' TERM; touch {ready}; sleep 60 & wait"
+    client = make_client(server.endpoint)
+    job_id = submit(client, task("t", command))
+    wait_for(ready.exists)
+
+    call(client, "TerminateJob", {"JobId": job_id})
+
+    assert wait_job(client, job_id).JobState == "FAILED"
+    assert cleaned.exists(), "the trap ran to its end"
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        ("[sandbox]\nenabled = false\n", "it is disabled in the configuration"),
+        ('[sandbox]\nuser = "batchyard-no-such-user"\n', "the task user 'batchyard-no-such-user' does not"),
+    ],
+    ids=["disabled", "no-user"],
+)
+def test_without_a_sandbox_the_server_runs_and_says_loudly_what_is_not_isolated(
+    tmp_path: Path, config: str, reason: str
+) -> None:
+    server = Server(tmp_path / "data", config=config, share_test_folder=False)
+    with contextmanager(running)(server):
+        client = make_client(server.endpoint)
+        job_id = submit(client, task("t", "id -u"))
+        assert wait_job(client, job_id).JobState == "SUCCEED"
+        assert stdout_of(client, job_id, "t") == f"{os.geteuid()}\n", "the server's own user"
+    log = (tmp_path / f"server-{server.port}.log").read_text()
+    assert f"WARNING batchyard.runner.sandbox: THE SANDBOX IS OFF: {reason}" in log, log
+    assert "credentials.json" in log and "docs/security.md" in log
+
+
+def test_without_a_sandbox_absolute_destination_paths_are_refused(unsandboxed: Server) -> None:
+    """The flag reaches the submit checks: mounts at absolute paths need the sandbox."""
+    client = make_client(unsandboxed.endpoint)
+    mapping = {"SourcePath": "cos://batch-demo-1251783334/in/", "DestinationPath": "/data/input/"}
+    with pytest.raises(TencentCloudSDKException, match="sandbox") as refused:
+        submit(client, task("t", "true", InputMappings=[mapping]))
+    assert "docs/security.md" in str(refused.value)
