@@ -30,6 +30,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from batchyard.runner.cgroups import discard_node_cgroups
 from batchyard.runner.wrapper import kill_wrappers_under
 
 SECRET_ID = "AKIDbatchyardbench000000000000000000"
@@ -162,6 +163,7 @@ class Server:
         if self.process is not None:
             stop_process_group(self.process)
         kill_wrappers_under(str(self.data_dir))  # attempts outlive a stopped server by design
+        discard_node_cgroups(self.data_dir)  # so do its nodes' memory cgroups
 
     def peak_rss_mb(self) -> float:
         return proc_status_kib(self.pid, "VmHWM") * 1024 / 1e6

@@ -25,8 +25,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from batchyard.config.settings import SandboxSettings
-from batchyard.runner.cgroups import find_node_cgroups
+from batchyard.runner.cgroups import discard_node_cgroups
 from batchyard.runner.wrapper import kill_wrappers_under
 
 SECRET_ID = "AKIDbatchyardtest0000000000000000000"
@@ -170,16 +169,6 @@ def running(srv: Server) -> Iterator[Server]:
         srv.stop()
         kill_wrappers_under(str(srv.data_dir))  # attempts outlive a stopped server by design
         discard_node_cgroups(srv.data_dir)
-
-
-def discard_node_cgroups(data_dir: Path) -> None:
-    """Remove the cgroups of the nodes a data dir still has: they outlive a stopped server too."""
-    cgroups, _ = find_node_cgroups(SandboxSettings().cgroup)
-    nodes = data_dir / "runs" / "nodes"
-    if cgroups is not None and nodes.is_dir():
-        for entry in nodes.iterdir():
-            if entry.is_dir() and "." not in entry.name:
-                cgroups.remove(entry.name)
 
 
 def unique_sleep(seconds: int) -> str:

@@ -285,8 +285,7 @@ def test_terminating_a_busy_node_retries_its_instance_and_replaces_the_node(
     first_run = tmp_path / "first-run"  # made by the first attempt, which then waits for its sleep
     sleeper = unique_sleep(30)
     command = (
-        f"if [ -e {first_run} ]; then echo second; exit 0; fi; "
-        f"{sleeper} & touch {first_run}; wait; exit 1"
+        f"if [ -e {first_run} ]; then echo second; exit 0; fi; {sleeper} & touch {first_run}; wait; exit 1"
     )
     job_id = submit(sdk, env_task("t", command, env, MaxRetryCount=0))
     wait_for(lambda: instance_in(sdk, job_id, "RUNNING") and first_run.exists() and pids_running(sleeper))

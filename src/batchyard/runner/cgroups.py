@@ -19,6 +19,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +175,17 @@ def _prepare(mount: str, cgroups: NodeCgroups) -> None:
 def _write(path: str, value: int) -> None:
     with open(path, "w") as f:
         f.write(str(value))
+
+
+def discard_node_cgroups(data_dir: Path, name: str = "batchyard") -> None:
+    """Remove the memory cgroups of the nodes a data dir still has; never raises.
+
+    Node cgroups outlive a stopped server, as its attempts do (``wrapper.kill_wrappers_under``):
+    whatever discards a data dir must remove them too.
+    """
+    cgroups, _ = find_node_cgroups(name)
+    nodes = data_dir / "runs" / "nodes"
+    if cgroups is not None and nodes.is_dir():
+        for entry in nodes.iterdir():
+            if entry.is_dir() and "." not in entry.name:  # beside a node's folder: its logs, data
+                cgroups.remove(entry.name)

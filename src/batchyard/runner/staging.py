@@ -167,4 +167,3 @@ def _fetch(store: ObjectStore, remote: str, folder: Path) -> None:
 def _upload(store: ObjectStore, source: Path, remote: str) -> None:
     """A folder's contents go under the remote folder; a file goes into it under its own name."""
     store.put(source, parse_remote(remote, directory=True))
-
