@@ -23,14 +23,20 @@ $(NODE_SDK): tests/node/package.json tests/node/package-lock.json | system-deps
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/batchyard serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	$(VENV)/bin/batchyard serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy src tests bench
 
+# The job suites once more, with every compute node on a real Slurm cluster on loopback (docs/cluster.md);
+# the whole run above already holds the executor contract and tests/slurm on that cluster.
+SLURM_SUITE := tests/api/test_jobs.py tests/api/test_job_rules.py tests/api/test_data_mappings.py \
+	tests/api/test_compute_nodes.py tests/api/test_sandbox.py
+
 test: $(VENV)/.installed $(NODE_SDK) lint
 	$(VENV)/bin/pytest -q
+	BATCHYARD_TEST_EXECUTOR=slurm $(VENV)/bin/pytest -q -p no:cacheprovider $(SLURM_SUITE)
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(ARGS)

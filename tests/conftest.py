@@ -7,11 +7,13 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from batchyard.executors.slurm.executor import cancel_pilots
 from batchyard.runner.cgroups import discard_node_cgroups
 from batchyard.runner.wrapper import kill_wrappers_under
 
@@ -35,6 +38,10 @@ ZONE = "ap-guangzhou-3"
 # A second account's key pair, for tests that one account never sees another's resources.
 OTHER_ID = "AKIDbatchyardother000000000000000000"
 OTHER_KEY = "batchyardothersecretkey000000000"
+# Where the servers of this run put compute nodes: "local" (this machine), or "slurm": a real cluster
+# on loopback that the session starts (`make test` runs the job suites once more that way).
+EXECUTOR = os.environ.get("BATCHYARD_TEST_EXECUTOR", "local")
+SLURM_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "slurm-cluster"
 
 
 def free_port() -> int:
@@ -60,6 +67,7 @@ class Server:
     # pytest's session folder with them (the data dir inside stays hidden). Off for tests that configure
     # the sandbox themselves.
     share_test_folder: bool = True
+    executor: str = EXECUTOR  # where its compute nodes go: "local", or "slurm" (the session's cluster)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +90,7 @@ class Server:
     def start(self) -> None:
         env = {
             **os.environ,
+            **SLURM_ENV,
             "BATCHYARD_SECRET_ID": SECRET_ID,
             "BATCHYARD_SECRET_KEY": SECRET_KEY,
             **self.extra_env,
@@ -93,6 +102,7 @@ class Server:
         if self.share_test_folder:
             self.data_dir.parent.chmod(0o1777)  # commands run as the unprivileged task user
             config = f"sandbox.shared = [{json.dumps(str(_session_folder(self.data_dir)))}]\n{config}"
+        config = f"executor = {json.dumps(self.executor)}\n{config}"
         config_file = self.data_dir.parent / f"config-{self.port}.toml"
         config_file.write_text(config)
         argv += ["--config", str(config_file)]
@@ -169,6 +179,109 @@ def running(srv: Server) -> Iterator[Server]:
         srv.stop()
         kill_wrappers_under(str(srv.data_dir))  # attempts outlive a stopped server by design
         discard_node_cgroups(srv.data_dir)
+        if SLURM_ENV:  # and so do a cluster's allocations
+            cancel_pilots((srv.data_dir / "runs").resolve(), {**os.environ, **SLURM_ENV})
+
+
+@dataclass(frozen=True)
+class SlurmCluster:
+    """A cluster of scripts/slurm-cluster (munged, slurmctld, a slurmd per node; root only): its files
+    are all in ``dir``, its nodes node1..nodeN (4 CPUs and 8 GB each) in ``partition``, the default."""
+
+    dir: Path
+    nodes: tuple[str, ...]
+    partition: str = "batch"
+
+    @property
+    def conf(self) -> Path:
+        return self.dir / "slurm.conf"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What Slurm's commands need to reach this cluster: this process's environment with SLURM_CONF,
+        and without the SLURM_* variables of a job that this process might itself be running in."""
+        env = {name: value for name, value in os.environ.items() if not name.startswith("SLURM_")}
+        return {**env, "SLURM_CONF": str(self.conf)}
+
+    def run(
+        self, *argv: str, timeout: float = 60, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Runs a command (``sbatch``, ``srun`` …) against this cluster, capturing its output as text."""
+        return subprocess.run(
+            argv, env=self.env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def kill_node(self, name: str) -> None:
+        """The node's host is lost: its slurmd, its slurmstepds and all they run get SIGKILL."""
+        slurm_script("kill-node", str(self.dir), name)
+
+    def start_node(self, name: str) -> None:
+        """Starts the node's slurmd again and waits until the controller has the node back (not DOWN)."""
+        slurm_script("start-node", str(self.dir), name)
+
+
+# What every server of the session needs to reach the session's cluster (SLURM_CONF), once it runs.
+SLURM_ENV: dict[str, str] = {}
+SLURM_NODES = 2
+
+
+def slurm_script(*args: str) -> str:
+    """Runs scripts/slurm-cluster; its output is the error when it fails."""
+    done = subprocess.run(
+        [str(SLURM_SCRIPT), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        command = " ".join(["scripts/slurm-cluster", *args])
+        raise RuntimeError(f"{command} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SlurmCluster]:
+    """A cluster of two nodes for the session; it fails (never skips) where one cannot be started. Its
+    folder is not pytest's, whose parent only root may enter (munged wants every folder above its
+    socket open to all); when a test failed, its logs are kept in pytest's, as ``slurm-cluster-logs``."""
+    cluster = SlurmCluster(
+        Path(tempfile.mkdtemp(prefix="batchyard-slurm-tests-")),
+        tuple(f"node{i}" for i in range(1, SLURM_NODES + 1)),
+    )
+    try:
+        started = slurm_script("start", str(cluster.dir), "--nodes", str(SLURM_NODES))
+    except BaseException:
+        shutil.rmtree(cluster.dir, ignore_errors=True)
+        raise
+    assert started.strip() == f"export SLURM_CONF={cluster.conf}", started
+    SLURM_ENV["SLURM_CONF"] = str(cluster.conf)
+    try:
+        yield cluster
+    finally:
+        SLURM_ENV.clear()
+        try:
+            slurm_script("stop", str(cluster.dir))
+        finally:
+            if request.session.testsfailed:
+                logs = tmp_path_factory.getbasetemp() / "slurm-cluster-logs"
+                shutil.copytree(cluster.dir / "log", logs, dirs_exist_ok=True)
+            shutil.rmtree(cluster.dir, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On another executor, tests of what only the local one does are deselected, and counted so."""
+    if EXECUTOR == "local":
+        return
+    left_out = [item for item in items if item.get_closest_marker("local_only")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("local_only")]
+
+
+@pytest.fixture(scope="session", autouse=EXECUTOR == "slurm")
+def _servers_on_slurm(request: pytest.FixtureRequest) -> None:
+    """With BATCHYARD_TEST_EXECUTOR=slurm, every server of the session puts its nodes on the cluster."""
+    if EXECUTOR == "slurm":
+        request.getfixturevalue("slurm_cluster")
 
 
 def unique_sleep(seconds: int) -> str:

@@ -6,6 +6,7 @@ the list of known ones rather than deep inside a request.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,8 @@ from batchyard.config.settings import Settings
 from batchyard.domain.resources import Resources
 from batchyard.executors.base import Executor, Host
 from batchyard.executors.local import HOST_NAME, LocalExecutor
+from batchyard.executors.slurm.executor import SlurmExecutor, SlurmSettings
+from batchyard.executors.slurm.tools import SlurmError
 from batchyard.runner.sandbox import Isolation, probe_isolation
 from batchyard.scheduler.controller import Scheduler
 from batchyard.scheduler.sampler import UsageSampler
@@ -35,25 +38,15 @@ from batchyard.service.monitor import MonitorReader
 from batchyard.service.submit import JobSubmitter
 from batchyard.service.tasks import TaskReader
 from batchyard.service.templates import TaskTemplateService
-from batchyard.storage.folder import FolderStore, cfs_store
-from batchyard.storage.paths import CFS, COS
-from batchyard.storage.s3 import s3_store
-from batchyard.storage.store import ObjectStore, SchemeRouter
+from batchyard.storage.factory import object_store, store_settings
+from batchyard.storage.store import ObjectStore
 from batchyard.store.database import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-StoreFactory = Callable[[Settings], ObjectStore]
 ExecutorFactory = Callable[[Settings, ObjectStore, Isolation], Executor]
 
-# cos:// paths go to the named store; cfs:// paths always to the mount root.
-OBJECT_STORES: dict[str, StoreFactory] = {
-    "local": lambda s: SchemeRouter(
-        {COS: FolderStore(s.data_dir / "cos"), CFS: cfs_store(s.cfs.mount_root, s.data_dir)}
-    ),
-    "s3": lambda s: SchemeRouter({COS: s3_store(s.s3), CFS: cfs_store(s.cfs.mount_root, s.data_dir)}),
-}
 EXECUTORS: dict[str, ExecutorFactory] = {
     "local": lambda s, store, isolation: LocalExecutor(
         runs_dir(s),
@@ -62,7 +55,33 @@ EXECUTORS: dict[str, ExecutorFactory] = {
         s.kill_grace_seconds,
         isolation,
     ),
+    "slurm": lambda s, store, isolation: _slurm(s, store, isolation),
 }
+
+
+def _slurm(settings: Settings, store: ObjectStore, isolation: Isolation) -> Executor:
+    """Nodes on the cluster reach the store as the server does: the runner there reads its settings
+    from a file only root can read. A store that is a folder of this machine cannot serve nodes on
+    others, so that ends the start with what to configure instead."""
+    store_file = settings.data_dir.resolve() / "runner-store.json"
+    fd = os.open(store_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(store_settings(settings), f)
+    config = SlurmSettings(
+        settings.slurm.partition, settings.slurm.poll_s, settings.slurm.idle_poll_s, os.environ
+    )
+    try:
+        executor = SlurmExecutor(
+            runs_dir(settings), store, config, store_file, settings.kill_grace_seconds, isolation
+        )
+    except SlurmError as exc:
+        raise SystemExit(f"the Slurm cluster cannot be used: {exc}") from None
+    if executor.elsewhere and settings.object_store == "local":
+        raise SystemExit(
+            f"the Slurm nodes {', '.join(executor.elsewhere)} are on other machines, which cannot reach "
+            'this machine\'s cos:// folder: configure object_store = "s3" and [s3] (docs/cluster.md)'
+        )
+    return executor
 
 
 def runs_dir(settings: Settings) -> Path:
@@ -95,7 +114,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
         log.warning("generated an API key pair in %s (show it with `batchyard credentials show`)", created)
     db = Database(settings.sqlite_url, settings.sqlite_busy_timeout_s)
     db.migrate()
-    store = _pick(OBJECT_STORES, settings.object_store, "object store")(settings)
+    store = object_store(settings)
     isolation = probe_isolation(settings.sandbox, private_folders(settings))
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store, isolation)
     catalog = {name: Resources(t.cpu, t.memory_gib, t.gpu) for name, t in settings.instance_types.items()}

@@ -94,6 +94,7 @@ def one_node(tmp_path: Path) -> Iterator[Server]:
     yield from running(Server(tmp_path / "data", config="[local]\ncpus = 1\nmemory_gib = 4\n"))
 
 
+@pytest.mark.local_only  # counts on one_node's one-CPU machine; tests/slurm has its own
 def test_killed_server_runs_waiting_instances_once_and_the_running_one_is_not_repeated(
     one_node: Server, tmp_path: Path
 ) -> None:

@@ -109,6 +109,7 @@ def test_interrupt_failed_action_keeps_the_instance_failed_interrupted(client: A
     call(client, "DeleteJob", {"JobId": job_id})
 
 
+@pytest.mark.local_only  # counts on one_node's one-CPU machine
 def test_higher_priority_job_is_dispatched_first_when_capacity_is_short(one_node: Server) -> None:
     client = make_client(one_node.endpoint)
     blocker = submit(client, task("hold", "sleep 1"))
@@ -386,6 +387,7 @@ def test_rate_limit_answers_request_limit_exceeded_per_action(tmp_path: Path) ->
         assert call(client, "DescribeJobs", {}).TotalCount == 0, "the bucket refills"
 
 
+@pytest.mark.local_only  # counts on one_node's one-CPU machine
 def test_an_instance_type_no_host_can_hold_fails_or_waits_as_the_job_says(one_node: Server) -> None:
     """StateIfCreateCvmFailed: FAILED (the default) fails the instances, RUNNABLE keeps them waiting."""
     client = make_client(one_node.endpoint)
@@ -407,6 +409,7 @@ def test_an_instance_type_no_host_can_hold_fails_or_waits_as_the_job_says(one_no
     call(client, "TerminateJob", {"JobId": waiting})
 
 
+@pytest.mark.local_only  # counts on one_node's one-CPU machine
 def test_starting_means_a_node_is_assigned_never_queued_in_the_executor(one_node: Server) -> None:
     """One node fits the host: never more than one instance is STARTING or RUNNING, and every one
     of them ran on a node of this host's making."""
@@ -430,6 +433,7 @@ def test_starting_means_a_node_is_assigned_never_queued_in_the_executor(one_node
     assert all(n and n.startswith("ins-") for n in nodes)
 
 
+@pytest.mark.local_only  # counts on one_node's one-CPU machine
 def test_a_running_instances_log_is_readable_and_a_node_keeps_no_log_of_an_earlier_one(
     one_node: Server,
 ) -> None:
@@ -445,6 +449,7 @@ def test_a_running_instances_log_is_readable_and_a_node_keeps_no_log_of_an_earli
     call(client, "TerminateJob", {"JobId": job_id})
 
 
+@pytest.mark.local_only  # counts on one_node's one-CPU machine
 def test_each_instance_starts_in_an_empty_working_folder(one_node: Server) -> None:
     """On one node in turn: 0 leaves a file behind, 1 removes its own folder, 2 and 3 look around.
 

@@ -19,11 +19,13 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from batchyard.config.credentials import KeyPair, credentials_file, write_file
 from conftest import (
+    EXECUTOR,
     OTHER_ID,
     OTHER_KEY,
     SECRET_KEY,
     Server,
     call,
+    decode_log,
     make_client,
     pids_running,
     running,
@@ -128,7 +130,10 @@ def test_a_command_cannot_reach_secrets_the_server_or_other_tasks(sealed: Server
     assert seen["wrote"] == "made", "the working folder is the command's to write"
     assert seen["fds"].split() == ["0", "1", "2", "3"], "nothing of the server's is inherited (3: ls's own)"
     batch = {"BATCH_JOB_ID", "BATCH_TASK_INSTANCE_INDEX", "BATCH_TASK_INSTANCE_NUM", "BATCH_TASK_NAME"}
-    assert set(seen["env"].split()) == batch | {"HOME", "PATH", "PWD"}
+    # A Slurm step adds its own variables (as on any Slurm node), and nothing else.
+    slurm = ("SLURM", "SRUN_", "TMPDIR") if EXECUTOR == "slurm" else ()
+    env = {name for name in seen["env"].split() if not name.startswith(slurm)}
+    assert env == batch | {"HOME", "PATH", "PWD"}
     assert sealed.process is not None and sealed.process.poll() is None, "the server is alive"
 
 
@@ -147,6 +152,22 @@ def test_the_same_attacks_work_without_the_sandbox(unsandboxed: Server) -> None:
     assert secrets_read | {"many-processes", "root", "write-etc"} <= leaks, out
 
 
+def test_loader_variables_reach_the_command_but_not_the_root_launcher(sealed: Server) -> None:
+    """A task's LD_PRELOAD in the launcher (root, outside the sandbox) would run its code as root. The
+    loader's debug output shows which programs the variable reached: the command's, never bwrap's."""
+    client = make_client(sealed.endpoint)
+    env_vars = [{"Name": "LD_DEBUG", "Value": "libs"}, {"Name": "GCONV_PATH", "Value": "/nowhere"}]
+    job_id = submit(client, task("t", "echo $LD_DEBUG $GCONV_PATH; /bin/true", EnvVars=env_vars))
+
+    assert wait_job(client, job_id).JobState == "SUCCEED"
+    assert stdout_of(client, job_id, "t") == "libs /nowhere\n"
+    stderr = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t"}).TaskInstanceLogSet[0]
+    loaded = decode_log(stderr.StderrLog)
+    assert "/bin/true" in loaded, "the command's own programs see LD_DEBUG"
+    for launcher in ("bwrap", "setpriv", "/bin/sh"):
+        assert launcher not in loaded, f"{launcher} ran with the task's LD_DEBUG"
+
+
 def test_a_setsid_daemon_ends_with_its_attempt(server: Server, tmp_path: Path) -> None:
     """Started in a session of its own, it leaves the attempt's process group, never its PID namespace."""
     gate, sleeper = tmp_path / "gate", unique_sleep(300)
@@ -161,6 +182,7 @@ def test_a_setsid_daemon_ends_with_its_attempt(server: Server, tmp_path: Path) -
     wait_for(lambda: not pids_running(sleeper), timeout=5)
 
 
+@pytest.mark.local_only  # node cgroups are the local executor's; Slurm's own (task/cgroup) hold its steps
 def test_a_command_that_needs_more_than_its_instance_type_is_killed_and_told_why(sealed: Server) -> None:
     """S2.SMALL1 has 1 GiB: 1.5 GiB written is more than its node's cgroup allows."""
     client = make_client(sealed.endpoint)
@@ -181,6 +203,7 @@ def test_a_command_within_its_memory_runs_to_the_end(sealed: Server) -> None:
     assert stdout_of(client, job_id, "t") == f"{256 << 20}\n"
 
 
+@pytest.mark.local_only  # a Slurm step's SIGTERM reaches bwrap too (docs/cluster.md)
 def test_terminate_job_gives_the_command_its_sigterm_before_the_kill(server: Server, tmp_path: Path) -> None:
     """bwrap outlives the SIGTERM, so the command's own trap runs and its exit is the command's."""
     ready, cleaned = tmp_path / "ready", tmp_path / "cleaned"

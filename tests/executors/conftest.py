@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from .harness import BACKENDS, Harness, started
+from .harness import BACKENDS, NEEDS, Harness, started
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param in NEEDS:
+        request.getfixturevalue(NEEDS[request.param])
     with started(BACKENDS[request.param](tmp_path)) as harness:
         yield harness
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
+import os
+import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from batchyard.config.settings import SandboxSettings
+from batchyard.config.settings import SandboxSettings, Settings
 from batchyard.domain.attempts import AttemptSpec, Redirect
 from batchyard.domain.resources import Resources
 from batchyard.executors.base import (
@@ -32,8 +35,11 @@ from batchyard.executors.base import (
     NodeSpec,
 )
 from batchyard.executors.memory import MemoryExecutor
+from batchyard.executors.slurm.executor import cancel_pilots
 from batchyard.runner.sandbox import Isolation, probe_isolation
+from batchyard.storage.factory import store_settings
 from batchyard.storage.store import FsspecObjectStore
+from conftest import SLURM_ENV
 
 HOST = Host("test-host", Resources(cpu=4, memory_gib=8))
 SMALL = Resources(cpu=1, memory_gib=1)
@@ -121,9 +127,43 @@ def host_isolation() -> Isolation:
     return probe_isolation(SandboxSettings(), ())
 
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"memory": memory_backend, "local": local_backend}
+def slurm_backend(root: Path) -> Backend:
+    """Pilots on the session's Slurm cluster (the ``slurm_cluster`` fixture); a node is lost when its
+    allocation is cancelled behind the executor's back."""
+    env = {**os.environ, **SLURM_ENV}
+    store_file = root / "runner-store.json"
+    store_file.write_text(json.dumps(store_settings(Settings(data_dir=root))))
+
+    def boot() -> Executor:
+        from batchyard.executors.slurm.executor import SlurmExecutor, SlurmSettings
+
+        store = FsspecObjectStore.local(root / "cos")
+        settings = SlurmSettings(None, poll_s=0.1, idle_poll_s=0.5, env=env)
+        return SlurmExecutor(root / "runs", store, settings, store_file, 1.0, host_isolation())
+
+    async def run_out(spec: AttemptSpec) -> None:
+        await asyncio.sleep(PLANS[spec.command].seconds + 1.0)
+
+    def lose_node(node_id: str) -> None:
+        subprocess.run(["scancel", "--name", node_id], env=env, check=True, timeout=30)
+
+    def discard_nodes(_: list[str]) -> None:
+        cancel_pilots((root / "runs").resolve(), env)
+
+    return Backend(boot=boot, run_out=run_out, lose_node=lose_node, discard_nodes=discard_nodes)
+
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {
+    "memory": memory_backend,
+    "local": local_backend,
+    "slurm": slurm_backend,
+}
+# Backends that need a fixture of their own, by name.
+NEEDS = {"slurm": "slurm_cluster"}
 # Backends whose nodes a test can make their host lose.
-LOSES_NODES = ("memory",)
+LOSES_NODES = ("memory", "slurm")
+# Backends that measure what running attempts use (a cluster's nodes are not measured yet).
+MEASURES_USAGE = ("memory", "local")
 
 E = TypeVar("E", NodeReady, NodeFailed, NodeLost, AttemptStarted, AttemptFinished)
 T = TypeVar("T")

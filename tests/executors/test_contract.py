@@ -18,7 +18,7 @@ from batchyard.executors.base import (
     NodeReady,
 )
 
-from .harness import LOSES_NODES, Harness, attempt, log_ref
+from .harness import LOSES_NODES, MEASURES_USAGE, Harness, attempt, log_ref
 
 
 async def test_provisioned_node_becomes_ready_with_a_handle(harness: Harness) -> None:
@@ -164,6 +164,7 @@ async def test_attempts_on_a_busy_node_run_after_it_in_order_and_an_unknown_node
     assert order == [1, 2, 3]
 
 
+@pytest.mark.parametrize("harness", MEASURES_USAGE, indirect=True)
 async def test_usage_reports_running_attempts_only_as_shares_of_their_node(harness: Harness) -> None:
     await harness.ready_node()
     harness.launch(1, "sleep 30")

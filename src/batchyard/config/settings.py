@@ -171,6 +171,17 @@ class SandboxSettings(BaseModel):
     cgroup: str = "batchyard"
 
 
+class SlurmCluster(BaseModel):
+    """``executor = "slurm"``: compute nodes are allocations on a Slurm cluster whose client tools work
+    here (``SLURM_CONF`` honoured). The data dir must be on a filesystem the cluster's nodes share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partition: str | None = None  # None: the cluster's default partition
+    poll_s: float = Field(default=0.2, gt=0)  # how often pilots are looked at while any is pending
+    idle_poll_s: float = Field(default=2.0, gt=0)  # otherwise, to notice lost ones
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -196,6 +207,7 @@ class Settings(BaseModel):
     s3: S3Endpoint = Field(default_factory=S3Endpoint)  # for object_store = "s3"
     cfs: CfsMount = Field(default_factory=CfsMount)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    slurm: SlurmCluster = Field(default_factory=SlurmCluster)
 
     @property
     def url(self) -> str:
@@ -210,9 +222,15 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, config_file: Path | None, **overrides: object) -> Settings:
-        """Defaults, then the TOML file, then explicit overrides (CLI flags that were given)."""
+        """Defaults, then the TOML file, then explicit overrides (CLI flags that were given); an override
+        of a section (a dict) changes only the keys it names."""
         values: dict[str, object] = {}
         if config_file is not None:
             values.update(tomllib.loads(config_file.read_text()))
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key, value in overrides.items():
+            section = values.get(key)
+            if isinstance(value, dict) and isinstance(section, dict):
+                values[key] = {**section, **value}
+            elif value is not None:
+                values[key] = value
         return cls.model_validate(values)

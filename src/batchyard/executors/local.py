@@ -45,13 +45,13 @@ from batchyard.executors.base import (
 )
 from batchyard.executors.usage import Reading, UsageMeter
 from batchyard.runner.cgroups import NodeCgroup
-from batchyard.runner.environment import attempt_environment, node_environment
+from batchyard.runner.environment import attempt_environment, node_environment, sandboxed_attempt
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.logs import read_tail, upload_logs
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation, terminate_commands
-from batchyard.runner.staging import NodeData, StagingFailed, binds, stage_in, stage_out
+from batchyard.runner.staging import NodeData, StagingFailed, binds, save_outputs, stage_in
 from batchyard.runner.usage import disk_percent, session_totals
 from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
@@ -74,6 +74,7 @@ class _Node:
     oom_kills: int | None  # the OOM kills its cgroup had counted when its last attempt ended
     current: int | None = None  # the attempt it runs (until its end is reported)
     waiting: deque[AttemptSpec] = field(default_factory=deque)
+    ready: bool = True  # a cluster's node runs nothing until its allocation has started
 
 
 @dataclass
@@ -88,6 +89,9 @@ class _Running:
 
 
 class LocalExecutor:
+    # Outputs are uploaded by the server here; a cluster's runner uploads them on the node.
+    SAVES_OUTPUTS = True
+
     def __init__(
         self,
         runs_dir: Path,
@@ -185,6 +189,10 @@ class LocalExecutor:
         A node's attempts ran one after another in their order, and each one's logs were kept before
         the next began; so only the last of them that began may still have logs in the workspace.
         """
+        self._reattach_nodes(nodes)
+        self._reattach_attempts(attempts)
+
+    def _reattach_nodes(self, nodes: Sequence[AttachedNode]) -> None:
         for known in nodes:
             node_id = known.spec.node_id
             workspace = self._workspace(node_id)
@@ -196,6 +204,8 @@ class LocalExecutor:
             self._nodes[node_id] = self._new_node(node_id, workspace, known.spec.resources)
             if known.handle is None:
                 self._emit(NodeReady(node_id, time.time(), workspace.workdir))
+
+    def _reattach_attempts(self, attempts: Sequence[AttachedAttempt]) -> None:
         alive = running_wrappers() if attempts else {}
         self._exits.expect(a.spec.attempt_pk for a in attempts)
         by_node: dict[str, list[AttemptSpec]] = {}
@@ -205,7 +215,11 @@ class LocalExecutor:
         ended_groups: set[int] = set()
         for node_id, specs in by_node.items():
             ended_groups |= self._reattach_node(node_id, specs, alive)
-        _kill_leftovers(ended_groups)
+        self._clear_ended(ended_groups)
+
+    def _clear_ended(self, groups: set[int]) -> None:
+        """Kill what the attempts that ended while the server was away left in their process groups."""
+        _kill_leftovers(groups)
 
     def _reattach_node(
         self, node_id: str, specs: list[AttemptSpec], alive: dict[tuple[str, int], Alive]
@@ -337,7 +351,7 @@ class LocalExecutor:
 
     def _start_next(self, node: _Node) -> None:
         """Start the node's next attempt; one that cannot start is reported, and the next one tried."""
-        while node.current is None and node.waiting:
+        while node.ready and node.current is None and node.waiting:
             spec = node.waiting.popleft()
             node.current = spec.attempt_pk
             self._launch_one(spec, node.workspace)
@@ -402,13 +416,12 @@ class LocalExecutor:
             for bind in spec.binds:
                 if bind.writable:
                     sandbox.hand_over(bind.source)
-        command_line = () if sandbox is None else sandbox.argv(workspace.workdir, spec.binds)
         cgroup = "" if node.cgroup is None else node.cgroup.procs
-        journal = journal_path(paths.job_folder)
+        wrapper, env = self._wrapper(spec, paths, workspace, node.env, cgroup)
         return os.posix_spawn(
             "/bin/sh",
-            wrapper_argv(spec.attempt_pk, journal, spec.command, workspace.workdir, cgroup, command_line),
-            attempt_environment(spec, node.env),
+            wrapper,
+            env,
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, workspace.stdout, _LOG_FLAGS, 0o644),
@@ -416,6 +429,28 @@ class LocalExecutor:
             ],
             setsid=True,
         )
+
+    def _wrapper(
+        self,
+        spec: AttemptSpec,
+        paths: AttemptPaths,
+        workspace: Workspace,
+        node_env: dict[str, str],
+        cgroup: str = "",
+        runner: Sequence[str] = (),
+    ) -> tuple[list[str], dict[str, str]]:
+        """The launch wrapper's command line and environment: the command in the sandbox where there is
+        one, after ``runner`` (the runner program, where it moves the attempt's data on the node)."""
+        sandbox = self._isolation.sandbox
+        command_line: Sequence[str]
+        if sandbox is None:
+            command_line, command, env = (), spec.command, attempt_environment(spec, node_env)
+        else:
+            command_line = sandbox.argv(workspace.workdir, spec.binds)
+            command, env = sandboxed_attempt(spec, node_env)
+        journal = journal_path(paths.job_folder)
+        line = [*runner, *command_line]
+        return wrapper_argv(spec.attempt_pk, journal, command, workspace.workdir, cgroup, line), env
 
     def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -524,7 +559,9 @@ class LocalExecutor:
         """Upload outputs and logs even when the command failed; return how the first upload failed,
         or which outputs the command did not make."""
         try:
-            failure = self._stage_out(spec, workspace)
+            failure = None
+            if self.SAVES_OUTPUTS:
+                failure = save_outputs(self._store, spec.data, NodeData.of(workspace.workdir))
             upload_logs(spec, paths, self._store)
         except Exception as exc:  # any storage failure is reported as data, classified once
             log.warning("log upload of attempt %s failed: %s", spec.attempt_pk, exc)
@@ -533,17 +570,6 @@ class LocalExecutor:
             if dirty:
                 _clear_data(workspace)
         return failure
-
-    def _stage_out(self, spec: AttemptSpec, workspace: Workspace) -> tuple[Failure, str] | None:
-        if not spec.data.outputs:
-            return None
-        try:
-            missing = stage_out(self._store, spec.data, NodeData.of(workspace.workdir))
-        except StagingFailed as failed:
-            return failed.failure, failed.reason
-        if missing:
-            return Failure.USER, f"The command made no {', '.join(missing)} for its OutputMappings."
-        return None
 
     def _report(
         self,

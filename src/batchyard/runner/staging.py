@@ -117,6 +117,20 @@ def stage_out(store: ObjectStore, plan: DataPlan, node: NodeData) -> list[str]:
     return missing
 
 
+def save_outputs(store: ObjectStore, plan: DataPlan, node: NodeData) -> tuple[Failure, str] | None:
+    """Upload the outputs after the command (also after a failure); how that failed, or which outputs
+    the command did not make (its own fault), or None."""
+    if not plan.outputs:
+        return None
+    try:
+        missing = stage_out(store, plan, node)
+    except StagingFailed as failed:
+        return failed.failure, failed.reason
+    if missing:
+        return Failure.USER, f"The command made no {', '.join(missing)} for its OutputMappings."
+    return None
+
+
 def unpack(archive: Path, into: Path) -> None:
     """Unpack a .tgz/.tar.gz or .zip into the working folder; nothing in it may land outside."""
     try:

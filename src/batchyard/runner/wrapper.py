@@ -80,7 +80,8 @@ def running_wrappers() -> dict[tuple[str, int], Alive]:
 
     Attempt numbers repeat across data dirs, so the journal path says whose attempt it is.
     Subshells the command forks carry the same arguments, so only the session leader counts: the
-    wrapper was started in a session of its own.
+    wrapper was started in a session of its own. A cluster's launcher (``srun``) that carries the
+    wrapper's line after its own options, in a session of its own too, counts as the wrapper.
     """
     found: dict[tuple[str, int], Alive] = {}
     for entry in os.scandir("/proc"):
@@ -89,13 +90,26 @@ def running_wrappers() -> dict[tuple[str, int], Alive]:
         try:
             with open(f"/proc/{entry.name}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
+            at = _tag_index(argv)
             pid = int(entry.name)
-            if len(argv) > 5 and argv[3].startswith(_TAG_PREFIX.encode()) and os.getsid(pid) == pid:
-                key = (os.fsdecode(argv[4]), int(argv[3][len(_TAG_PREFIX) :]))
-                found[key] = Alive(pid, os.fsdecode(argv[5]))
+            if at is not None and os.getsid(pid) == pid:
+                key = (os.fsdecode(argv[at + 1]), int(argv[at][len(_TAG_PREFIX) :]))
+                found[key] = Alive(pid, os.fsdecode(argv[at + 2]))
         except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read
     return found
+
+
+def _tag_index(argv: list[bytes]) -> int | None:
+    """Where the wrapper's tag is in a command line: after ``/bin/sh -c SCRIPT``, the script ours."""
+    for at in range(3, len(argv) - 2):
+        if argv[at - 1] == _SCRIPT_BYTES and argv[at].startswith(_TAG_BYTES):
+            return at
+    return None
+
+
+_SCRIPT_BYTES = _SCRIPT.encode()
+_TAG_BYTES = _TAG_PREFIX.encode()
 
 
 def kill_wrappers_under(folder: str) -> None:

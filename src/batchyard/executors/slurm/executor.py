@@ -1,0 +1,479 @@
+"""Compute nodes on a Slurm cluster: a node is an allocation (a "pilot" job named after the node id,
+holding its instance type's CPUs, memory and GPUs), and each of its attempts one job step in it.
+
+Attempts run as on this machine (``executors.local``), one at a time per node, through the same launch
+wrapper and sandbox, except that the wrapper starts on the node through ``srun --jobid``: the server
+keeps the ``srun`` client as its child and learns the end when it exits, and the exit code from the
+job's journal, which the wrapper writes on the node (the data dir is on a filesystem the nodes share,
+as Slurm's own working folders usually are). An attempt with data runs the runner program
+(``runner.main``) inside the wrapper, which stages on the node and leaves an outcome file.
+
+Slurm is asked with its own tools from one worker thread: one ``squeue`` per poll for every pilot
+(ready, failed or lost), one ``scancel`` for all the steps being cancelled, never one call per
+attempt. Pilots carry a comment naming this server's data dir, so nothing else on the cluster is
+taken for ours. After a restart, pilots are found again by name and ``srun`` clients by their
+command line (they run in sessions of their own and outlive the server); an attempt whose client is
+gone is concluded from the journal, as on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import ipaddress
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from batchyard.domain.attempts import AttemptSpec, Failure
+from batchyard.domain.resources import Resources
+from batchyard.executors.base import (
+    AttachedAttempt,
+    AttachedNode,
+    EventSink,
+    Host,
+    NodeFailed,
+    NodeLost,
+    NodeReady,
+    NodeSpec,
+    Usage,
+)
+from batchyard.executors.local import LocalExecutor, _Node, _Running
+from batchyard.executors.slurm.tools import SlurmError, SlurmJob, SlurmTools
+from batchyard.runner.exits import Exit
+from batchyard.runner.main import Order, Outcome
+from batchyard.runner.outcome import LOST, classify_exit
+from batchyard.runner.paths import AttemptPaths
+from batchyard.runner.sandbox import NO_ISOLATION, Isolation
+from batchyard.runner.staging import NodeData, binds
+from batchyard.runner.workspace import Workspace
+from batchyard.storage.store import ObjectStore
+
+log = logging.getLogger(__name__)
+
+_STEP_PREFIX = "attempt-"
+# Job states of a pilot that will never run (again); anything else but PENDING/RUNNING is passing.
+_ENDED = frozenset(
+    {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY"}
+    | {"PREEMPTED", "TIMEOUT", "SPECIAL_EXIT", "REVOKED", "COMPLETING"}
+)
+LOST_WITH_NODE = "The compute node's Slurm allocation ended while the attempt ran on it."
+UNRESPONSIVE = "A job step on the node's Slurm allocation ended without an exit code; the node is given up."
+_LOST_SRUN_GRACE_S = 10.0  # how long an srun may outlive its lost node before it is killed
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    partition: str | None
+    poll_s: float  # how often pilots are looked at while any is pending or being cancelled
+    idle_poll_s: float  # how often otherwise (to notice lost ones)
+    env: Mapping[str, str]  # the environment Slurm's tools run in (SLURM_CONF among it)
+
+
+class SlurmExecutor(LocalExecutor):
+    SAVES_OUTPUTS = False  # the runner on the node uploads them
+
+    def __init__(
+        self,
+        runs_dir: Path,
+        store: ObjectStore,
+        settings: SlurmSettings,
+        store_settings: Path,
+        kill_grace_s: float = 5.0,
+        isolation: Isolation = NO_ISOLATION,
+    ) -> None:
+        """``store_settings``: the file the runner reads to reach the store (the server writes it)."""
+        # Slurm's own cgroups (TaskPlugin=task/cgroup) hold steps to their allocation, not ours.
+        super().__init__(
+            runs_dir, store, Host("slurm", Resources(0, 0)), kill_grace_s, replace(isolation, cgroups=None)
+        )
+        self._tools = SlurmTools(settings.partition, settings.env)
+        self._settings = settings
+        self._store_settings = store_settings
+        self._comment = pilot_comment(runs_dir)
+        nodes = self._tools.nodes()
+        if not nodes:
+            raise SlurmError(f"the Slurm partition {settings.partition or '(default)'} has no nodes")
+        self._hosts = [Host(n.name, n.capacity) for n in nodes]
+        self.elsewhere = sorted(n.name for n in nodes if not _this_machine(n.address))
+        self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
+        self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until sbatch answered)
+        # Attempts being cancelled -> when their steps are due SIGKILL (None: SIGTERM not sent yet).
+        self._terminating: dict[int, float | None] = {}
+        # Failed steps waiting for the next look at their pilots: a step also fails when its node ends.
+        self._unconfirmed: dict[int, tuple[_Running, Exit | None]] = {}
+        self._srun = shutil.which("srun", path=settings.env.get("PATH")) or "srun"
+        # What srun needs of the server's environment (SLURM_CONF); it passes its own on to the step.
+        self._srun_env = {k: v for k, v in settings.env.items() if k.startswith("SLURM_")}
+        self._poller: asyncio.Task[None] | None = None
+        self._poke = asyncio.Event()
+
+    def hosts(self) -> Sequence[Host]:
+        return self._hosts
+
+    async def start(self, sink: EventSink) -> None:
+        await super().start(sink)
+        self._poller = asyncio.create_task(self._poll_forever())
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        self._slurm.shutdown(wait=True)
+        await super().stop()
+
+    async def usage(self) -> Sequence[Usage]:
+        """Not measured on a cluster yet: DescribeJobMonitorData answers nulls (docs/semantics.md)."""
+        return ()
+
+    # Nodes
+
+    def provision(self, nodes: Sequence[NodeSpec]) -> None:
+        for node in nodes:
+            if not any(host.capacity.fits(node.resources) for host in self._hosts):
+                reason = f"No node of the Slurm partition can hold {node.resources}."
+                self._emit(NodeFailed(node.node_id, time.time(), reason))
+                continue
+            workspace = self._workspace(node.node_id)
+            try:
+                workspace.reset()
+            except OSError as exc:
+                self._emit(NodeFailed(node.node_id, time.time(), f"The node's workspace failed: {exc}."))
+                continue
+            self._nodes[node.node_id] = self._pilot_node(node.node_id, workspace, node.resources)
+            self._pilots[node.node_id] = None
+            future = self._slurm.submit(self._tools.submit_pilot, node.node_id, node.resources, self._comment)
+            future.add_done_callback(functools.partial(self._on_submitted, node.node_id))
+
+    def _on_submitted(self, node_id: str, done: Future[str]) -> None:
+        """In the Slurm thread: hand the answer to the event loop."""
+        self._loop_or_fail().call_soon_threadsafe(self._submitted, node_id, done)
+
+    def _submitted(self, node_id: str, done: Future[str]) -> None:
+        try:
+            job_id = done.result()
+        except SlurmError as exc:
+            self._drop_node(node_id)
+            self._emit(NodeFailed(node_id, time.time(), f"The node's allocation was refused: {exc}."))
+            return
+        if node_id in self._pilots:
+            self._pilots[node_id] = job_id
+            self._poke.set()
+        else:  # retired while sbatch ran
+            self._slurm.submit(self._tools.cancel, [job_id])
+
+    def retire(self, node_ids: Sequence[str]) -> None:
+        jobs = [job for node_id in node_ids if (job := self._pilots.pop(node_id, None)) is not None]
+        super().retire(node_ids)
+        if jobs:
+            self._slurm.submit(self._tools.cancel, jobs)
+
+    def _pilot_node(self, node_id: str, workspace: Workspace, resources: Resources) -> _Node:
+        node = self._new_node(node_id, workspace, resources)
+        node.ready = False
+        return node
+
+    def _drop_node(self, node_id: str) -> None:
+        """The node is gone: attempts waiting for it are lost with it (its running one ends by itself),
+        and so is what is left of its allocation (one requeued, or suspended)."""
+        job_id = self._pilots.pop(node_id, None)
+        if job_id is not None:
+            self._slurm.submit(self._tools.cancel, [job_id])
+        node = self._nodes.pop(node_id, None)
+        if node is None:
+            return
+        for spec in node.waiting:
+            self._report(spec, None, Failure.SYSTEM, LOST)
+        node.waiting.clear()
+        if node.current is not None:  # its srun notices the node's end; one that does not is ended
+            self._loop_or_fail().call_later(_LOST_SRUN_GRACE_S, self._end_srun, node.current)
+
+    def _end_srun(self, attempt_pk: int) -> None:
+        running = self._running.get(attempt_pk)
+        if running is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(running.pid, signal.SIGKILL)
+
+    # Attempts
+
+    def _launch_one(self, spec: AttemptSpec, workspace: Workspace) -> None:
+        """Data is staged by the runner on the node, so every attempt starts at once."""
+        if not spec.data.empty:
+            spec = replace(spec, binds=spec.binds + binds(spec.data, NodeData.of(workspace.workdir)))
+        self._exits.expect([spec.attempt_pk])
+        self._spawn_one(spec, workspace)
+
+    def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace) -> int:
+        """``srun`` into the node's allocation, in a session of its own so it outlives the server; the
+        step's output goes straight to the node's log files, ``srun``'s own to a file beside them."""
+        node = self._nodes[spec.node_id]
+        job_id = self._pilots.get(spec.node_id)
+        if job_id is None:
+            raise RuntimeError(f"the compute node {spec.node_id} has no allocation")
+        runner: list[str] = []
+        if not spec.data.empty:
+            runner = self._runner_line(spec, paths, workspace)
+        wrapper, env = self._wrapper(spec, paths, workspace, node.env, runner=runner)
+        argv = [
+            *(self._srun, f"--jobid={job_id}", "--nodes=1", "--ntasks=1", "--overlap", "--quiet"),
+            f"--cpus-per-task={node.resources.cpu}",
+            "--mem=0",  # all the allocation's memory
+            f"--job-name={_STEP_PREFIX}{spec.attempt_pk}",
+            f"--output={workspace.stdout}",
+            f"--error={workspace.stderr}",
+            "--input=none",
+            *wrapper,
+        ]
+        srun_log = f"{workspace.workdir}.srun"
+        return os.posix_spawn(
+            self._srun,
+            argv,
+            {**env, **self._srun_env},
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, srun_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,
+        )
+
+    def _runner_line(self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace) -> list[str]:
+        sandbox = self._isolation.sandbox
+        order = Order(
+            workdir=workspace.workdir,
+            data=spec.data,
+            store_settings=str(self._store_settings),
+            outcome=_outcome_path(paths),
+            owner=None if sandbox is None else (sandbox.uid, sandbox.gid),
+        )
+        order_file = f"{paths.job_folder}/{spec.attempt_pk}.order"
+        fd = os.open(order_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(order.to_json())
+        return [sys.executable, "-I", "-m", "batchyard.runner", order_file]
+
+    def _on_exit(self, attempt: _Running) -> None:
+        """``srun`` ended: the step is over, and the wrapper journaled its exit on the node, unless the
+        node was lost before it could."""
+        self._unwatch(attempt)
+        pk = attempt.spec.attempt_pk
+        if attempt.own_child:
+            os.waitpid(attempt.pid, 0)
+        ended = self._exits.exit(attempt.paths.job_folder, pk)
+        if pk in self._terminating:
+            del self._terminating[pk]
+            if ended is None:  # SIGKILL took the wrapper too, as it does on this machine
+                self._report(attempt.spec, None, *classify_exit(None, signal.SIGKILL))
+                return
+        elif ended is None or ended.code != 0:
+            self._unconfirmed[pk] = (attempt, ended)
+            self._poke.set()
+            return
+        self._confirm(attempt, ended)
+
+    def _confirm(self, attempt: _Running, ended: Exit | None) -> None:
+        """Conclude an attempt whose node is known to be there, or that its node's end ended.
+
+        A step that left no exit code on a node Slurm still counts as running had its node fail
+        under it (a host gone, a slurmd that does not answer): the node is given up and replaced
+        at once, rather than handed the next attempt while Slurm takes its time to notice.
+        """
+        node_id = attempt.spec.node_id
+        if node_id in self._nodes and ended is None:
+            self._drop_node(node_id)
+            self._emit(NodeLost(node_id, time.time(), UNRESPONSIVE))
+        if node_id not in self._nodes:
+            self._report(attempt.spec, None, Failure.SYSTEM, LOST_WITH_NODE)
+            return
+        self._conclude(attempt.spec, attempt.paths, ended, attempt.workspace)
+
+    def _conclude(
+        self,
+        spec: AttemptSpec,
+        paths: AttemptPaths,
+        ended: Exit | None,
+        workspace: Workspace | None,
+        memory_gib: int | None = None,
+    ) -> None:
+        """As on this machine, with what the runner found wrong with the data, if it ran."""
+        outcome = Outcome.read(_outcome_path(paths)) if not spec.data.empty else None
+        if ended is None or outcome is None:
+            super()._conclude(spec, paths, ended, workspace, memory_gib)
+            return
+        exit_code: int | None = ended.code
+        failure, reason = classify_exit(ended.code, None)
+        if not outcome.ran:
+            exit_code, failure, reason = None, outcome.failure, outcome.reason
+        elif failure is Failure.NONE:
+            failure, reason = outcome.failure, outcome.reason
+        if workspace is None:
+            self._report(spec, exit_code, failure, reason)
+        else:
+            self._finish(spec, paths, workspace, exit_code, failure, reason)
+
+    def cancel(self, attempt_pks: Sequence[int]) -> None:
+        """Waiting attempts are dropped here; running ones are ended by cancelling their steps, which
+        gives them SIGTERM and then SIGKILL after the cluster's ``KillWait``."""
+        targets = set(attempt_pks)
+        running = {pk for pk in targets if pk in self._running}
+        super().cancel(sorted(targets - running))
+        for pk in running:
+            self._terminating.setdefault(pk, None)
+        if running:
+            self._poke.set()
+
+    def _kill_hard(self, attempt_pk: int) -> None:
+        """Slurm itself follows a step's SIGTERM with SIGKILL."""
+
+    # Restart
+
+    def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
+        """Pilots are found by name (a node the server never heard was ready may have one already);
+        one that is gone is lost, and pilots of ours no node knows are cancelled."""
+        try:
+            jobs = self._tools.jobs(self._comment)
+        except SlurmError as exc:  # the poll finds them once the controller answers
+            log.warning("Slurm could not be asked for the pilots of before the restart: %s", exc)
+            jobs = None
+        for known in nodes:
+            node_id = known.spec.node_id
+            job = None if jobs is None else jobs.get(node_id)
+            if jobs is not None and (job is None or job.state in _ENDED):
+                self._emit(NodeLost(node_id, time.time(), _gone(job)))
+                continue
+            workspace = self._workspace(node_id)
+            try:
+                workspace.make()
+            except OSError as exc:
+                self._emit(NodeLost(node_id, time.time(), f"The node's workspace failed: {exc}."))
+                continue
+            node = self._pilot_node(node_id, workspace, known.spec.resources)
+            self._nodes[node_id] = node
+            self._pilots[node_id] = None if job is None else job.job_id
+            if known.handle is not None and job is not None and job.state == "RUNNING":
+                node.ready = True
+        if jobs is not None:
+            strays = [
+                job.job_id
+                for name, job in jobs.items()
+                if name not in self._nodes and job.state not in _ENDED
+            ]
+            self._tools.cancel(strays)
+        self._reattach_attempts([a for a in attempts if a.spec.node_id in self._nodes])
+        for attached in attempts:
+            if attached.spec.node_id not in self._nodes:
+                self._report(attached.spec, None, Failure.SYSTEM, LOST)
+        self._poke.set()
+
+    # The poll
+
+    async def _poll_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            busy = self._terminating or any(not node.ready for node in self._nodes.values())
+            # asyncio.timeout, not wait_for: in 3.11, wait_for may swallow the cancel that stops this.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.poll_s if busy else self._settings.idle_poll_s):
+                    await self._poke.wait()
+            self._poke.clear()
+            if not self._pilots and not self._unconfirmed:
+                continue
+            now = time.monotonic()
+            due = [pk for pk, at in self._terminating.items() if at is None or at <= now]
+            try:
+                jobs, steps = await loop.run_in_executor(self._slurm, self._look, bool(due))
+            except SlurmError as exc:
+                log.warning("Slurm did not answer; trying again: %s", exc)
+                continue
+            self._apply(jobs)
+            unconfirmed, self._unconfirmed = self._unconfirmed, {}
+            for attempt, ended in unconfirmed.values():
+                self._confirm(attempt, ended)
+            self._signal_steps(due, steps, now)
+
+    def _signal_steps(self, due: list[int], steps: dict[str, str], now: float) -> None:
+        """SIGTERM to steps being cancelled, SIGKILL to those whose grace is over (steps not listed yet
+        are tried at the next look)."""
+        term: list[str] = []
+        kill: list[str] = []
+        for pk in due:
+            step = steps.get(f"{_STEP_PREFIX}{pk}")
+            if step is None or pk not in self._terminating:
+                continue
+            (term if self._terminating[pk] is None else kill).append(step)
+            self._terminating[pk] = now + self._kill_grace_s
+        if term:
+            self._slurm.submit(self._tools.cancel, term, "TERM")
+        if kill:
+            self._slurm.submit(self._tools.cancel, kill)
+
+    def _look(self, with_steps: bool) -> tuple[dict[str, SlurmJob], dict[str, str]]:
+        jobs = self._tools.jobs(self._comment)
+        steps = (
+            self._tools.steps(j.job_id for j in jobs.values() if j.state == "RUNNING") if with_steps else {}
+        )
+        return jobs, steps
+
+    def _apply(self, jobs: dict[str, SlurmJob]) -> None:
+        """Pilots that started are ready; those that ended are lost (or failed, if they never started)."""
+        for node_id, job_id in list(self._pilots.items()):
+            if job_id is None:
+                continue  # sbatch has not answered yet
+            node = self._nodes.get(node_id)
+            job = jobs.get(node_id)
+            if node is None:
+                continue
+            if job is not None and job.state == "RUNNING":
+                if not node.ready:
+                    node.ready = True
+                    self._emit(NodeReady(node_id, time.time(), f"slurm:{job_id}"))
+                    self._start_next(node)
+            elif job is None or job.state in _ENDED or node.ready:  # a started pilot never goes back
+                was_ready = node.ready
+                self._drop_node(node_id)
+                event = NodeLost if was_ready else NodeFailed
+                self._emit(event(node_id, time.time(), _gone(job)))
+
+    def _clear_ended(self, groups: set[int]) -> None:
+        """Wrappers' process numbers are the nodes', not this machine's; a step's end clears its own."""
+
+
+def pilot_comment(runs_dir: Path) -> str:
+    """What marks the pilots of the server whose data dir holds ``runs_dir``."""
+    return "batchyard-" + hashlib.sha256(os.fsencode(runs_dir)).hexdigest()[:16]
+
+
+def cancel_pilots(runs_dir: Path, env: Mapping[str, str]) -> None:
+    """End every pilot of a data dir's server, for whatever discards the data dir (allocations outlive
+    a stopped server by design)."""
+    tools = SlurmTools(None, env)
+    tools.cancel([job.job_id for job in tools.jobs(pilot_comment(runs_dir)).values()])
+
+
+def _this_machine(address: str) -> bool:
+    if address in ("localhost", socket.gethostname(), socket.getfqdn()):
+        return True
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(address).is_loopback
+    return False
+
+
+def _gone(job: SlurmJob | None) -> str:
+    if job is None:
+        return "The node's Slurm allocation is gone."
+    return f"The node's Slurm allocation {job.job_id} ended: {job.state} ({job.reason})."
+
+
+def _outcome_path(paths: AttemptPaths) -> str:
+    return f"{paths.job_folder}/{paths.attempt_pk}.outcome"

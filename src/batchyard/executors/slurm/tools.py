@@ -1,0 +1,145 @@
+"""Slurm's own client tools, as the executor uses them: one call for many jobs, never one per attempt.
+
+Every call is a short-lived process (``SLURM_CONF`` and the rest of the environment honoured, as by
+every Slurm tool) run from a worker thread; output is asked for in ``-o`` formats of our own, with a
+separator no job name of ours holds, so parsing does not depend on column widths or a JSON plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from batchyard.domain.resources import Resources
+
+log = logging.getLogger(__name__)
+
+_SEP = "|"
+_TIMEOUT_S = 60.0
+# What sbatch says when the controller is away for a moment (restarting, overloaded): worth a retry,
+# where a refusal of the request is not.
+_CONTROLLER_AWAY = ("Unable to contact slurm controller", "Socket timed out", "Zero Bytes were transmitted")
+_RESUBMIT_DELAYS_S = (1.0, 2.0, 4.0)
+_MIB_PER_GIB = 1024
+# Node states in which a node takes no new allocations (sinfo's %T, its flags stripped).
+_UNUSABLE = ("down", "drain", "fail", "future", "inval", "maint", "reboot", "power")
+
+
+class SlurmError(Exception):
+    """A Slurm tool failed; the message is what it printed."""
+
+
+@dataclass(frozen=True)
+class SlurmNode:
+    name: str
+    capacity: Resources
+    usable: bool
+    address: str  # NodeAddr: where it is, for telling whether it is this machine
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    job_id: str
+    name: str
+    state: str  # PENDING, RUNNING, COMPLETING, CANCELLED, NODE_FAIL, …
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SlurmTools:
+    partition: str | None
+    env: Mapping[str, str]
+
+    def nodes(self) -> list[SlurmNode]:
+        """The partition's nodes with what each offers (CPUs, memory, GPUs from its generic resources)."""
+        argv = ["sinfo", "--noheader", "--Node", "--format", _SEP.join(("%N", "%c", "%m", "%G", "%T", "%o"))]
+        if self.partition:
+            argv += ["--partition", self.partition]
+        found: dict[str, SlurmNode] = {}
+        for line in self._run(argv).splitlines():
+            name, cpus, memory_mib, gres, state, address = line.split(_SEP)
+            capacity = Resources(int(cpus), int(memory_mib.rstrip("+")) // _MIB_PER_GIB, _gpus(gres))
+            usable = not state.rstrip("*~#!%$@^-").startswith(_UNUSABLE)
+            found[name] = SlurmNode(
+                name, capacity, usable, address
+            )  # a node in two partitions is listed twice
+        return list(found.values())
+
+    def submit_pilot(self, name: str, resources: Resources, comment: str) -> str:
+        """An allocation holding ``resources`` for as long as it is not cancelled; its job id.
+
+        Slurm picks its node, so a node that is down is never waited for. The batch step only sleeps:
+        attempts run in the allocation as steps of their own.
+        """
+        argv = [
+            *("sbatch", "--parsable", "--job-name", name, "--comment", comment, "--no-requeue"),
+            *("--nodes", "1", "--ntasks", "1", "--cpus-per-task", str(resources.cpu)),
+            *("--mem", f"{resources.memory_gib * _MIB_PER_GIB}M", "--output", os.devnull),
+            *("--chdir", "/", "--wrap", "exec sleep infinity"),
+        ]
+        if resources.gpu:
+            argv += ["--gres", f"gpu:{resources.gpu}"]
+        if self.partition:
+            argv += ["--partition", self.partition]
+        for delay in _RESUBMIT_DELAYS_S:
+            try:
+                return self._run(argv).strip().split(";")[0]
+            except SlurmError as exc:
+                if not any(sign in str(exc) for sign in _CONTROLLER_AWAY):
+                    raise
+                log.warning("sbatch will be tried again in %s s: %s", delay, exc)
+                time.sleep(delay)
+        return self._run(argv).strip().split(";")[0]
+
+    def jobs(self, comment: str) -> dict[str, SlurmJob]:
+        """Our jobs (those carrying ``comment``) by name, in one call."""
+        fields = _SEP.join(("%i", "%j", "%T", "%N", "%r", "%k"))
+        argv = ["squeue", "--noheader", "--all", "--states", "all", "--format", fields]
+        found = {}
+        for line in self._run(argv).splitlines():
+            parts = line.split(_SEP, 5)
+            if len(parts) == 6 and parts[5] == comment:
+                job = SlurmJob(*parts[:5])
+                found[job.name] = job
+        return found
+
+    def steps(self, job_ids: Iterable[str]) -> dict[str, str]:
+        """The running steps of these jobs by name: name -> ``<job id>.<step id>``."""
+        ids = ",".join(sorted(set(job_ids)))
+        if not ids:
+            return {}
+        out = self._run(["squeue", "--noheader", "--steps", "--jobs", ids, "--format", f"%i{_SEP}%j"])
+        return {name: step for step, name in (line.split(_SEP, 1) for line in out.splitlines())}
+
+    def cancel(self, ids: Sequence[str], signal: str | None = None) -> None:
+        """End jobs or steps (``J`` or ``J.S``), or send them only ``signal``. A step's plain cancel is
+        SIGKILL at once; a job's is SIGTERM, then SIGKILL after the cluster's KillWait."""
+        if ids:
+            flags = [] if signal is None else [f"--signal={signal}"]
+            self._run(["scancel", *flags, *ids], check=False)
+
+    def _run(self, argv: list[str], check: bool = True) -> str:
+        try:
+            done = subprocess.run(
+                argv, env=dict(self.env), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SlurmError(f"{argv[0]} failed: {exc}") from None
+        if check and done.returncode != 0:
+            raise SlurmError(f"{argv[0]} exited with {done.returncode}: {done.stderr.strip()}")
+        return done.stdout
+
+
+def _gpus(gres: str) -> int:
+    """GPUs in sinfo's %G (``gpu:2``, ``gpu:a100:4(S:0-1)``, several comma-separated, or ``(null)``)."""
+    total = 0
+    for item in gres.split(","):
+        parts = item.split("(")[0].split(":")
+        if parts[0] == "gpu" and len(parts) > 1 and parts[-1].isdigit():
+            total += int(parts[-1])
+    return total

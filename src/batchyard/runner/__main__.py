@@ -1,0 +1,5 @@
+import sys
+
+from batchyard.runner.main import main
+
+sys.exit(main(sys.argv[1:]))

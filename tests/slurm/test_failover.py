@@ -1,0 +1,103 @@
+"""On a Slurm cluster, a lost node or a restarted server costs no instance and runs none twice.
+
+The servers here put their nodes on the session's cluster whatever BATCHYARD_TEST_EXECUTOR says.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    Server,
+    SlurmCluster,
+    call,
+    make_client,
+    running,
+    submit,
+    task,
+    wait_for,
+    wait_job,
+)
+
+# S5.LARGE8 (4 CPU, 8 GiB) fills a node of the test cluster: two instances, one on each node.
+WHOLE_NODE = "S5.LARGE8"
+
+
+@pytest.fixture
+def on_slurm(tmp_path: Path, slurm_cluster: SlurmCluster) -> Iterator[Server]:
+    yield from running(Server(tmp_path / "data", executor="slurm"))
+
+
+def _attempts(server: Server) -> list[tuple[int, str, str]]:
+    """(instance index, state, reason) of every attempt the store recorded, in order."""
+    with sqlite3.connect(f"file:{server.data_dir / 'batchyard.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT idx, state, reason FROM attempts ORDER BY pk").fetchall()
+    return [(int(idx), str(state), str(reason or "")) for idx, state, reason in rows]
+
+
+def _pilot_nodes(cluster: SlurmCluster) -> dict[str, str]:
+    """Slurm node of each running pilot, by pilot (compute node) name."""
+    out = cluster.run("squeue", "--noheader", "--states", "RUNNING", "--format", "%j %N").stdout
+    return dict(line.split() for line in out.splitlines() if line.startswith("node-"))
+
+
+def test_a_job_survives_the_loss_of_a_slurm_node(
+    on_slurm: Server, slurm_cluster: SlurmCluster, tmp_path: Path
+) -> None:
+    """The lost node's attempt is a SYSTEM fault: retried on the node that is left although the task
+    allows no retry (a failure of the command would have failed the job)."""
+    gate = tmp_path / "gate"
+    client = make_client(on_slurm.endpoint)
+    command = f"while [ ! -e {gate} ]; do sleep 0.1; done; echo done $BATCH_TASK_INSTANCE_INDEX"
+    job_id = submit(
+        client,
+        task(
+            "t",
+            command,
+            TaskInstanceNum=2,
+            MaxRetryCount=0,
+            ComputeEnv={"EnvType": "MANAGED", "EnvData": {"InstanceType": WHOLE_NODE}},
+        ),
+    )
+    pilots = wait_for(lambda: len(found := _pilot_nodes(slurm_cluster)) == 2 and found, timeout=60)
+    wait_for(lambda: len(_attempts(on_slurm)) == 2, timeout=30)
+    lost = sorted(set(pilots.values()))[0]
+
+    slurm_cluster.kill_node(lost)
+    try:
+        # Its retry waits for a node: the other one is busy until the gate opens.
+        wait_for(lambda: any(state == "FAILED" for _, state, _ in _attempts(on_slurm)), 90, interval=0.5)
+        gate.touch()
+        assert wait_job(client, job_id, timeout=120).JobState == "SUCCEED"
+    finally:
+        slurm_cluster.start_node(lost)
+
+    attempts = _attempts(on_slurm)
+    failed = [a for a in attempts if a[1] != "SUCCEED"]
+    assert len(failed) == 1 and len(attempts) == 3, attempts
+    assert "allocation ended" in failed[0][2], failed
+    assert sorted(idx for idx, state, _ in attempts if state == "SUCCEED") == [0, 1]
+
+
+def test_a_server_restarted_mid_job_runs_every_instance_exactly_once(
+    on_slurm: Server, tmp_path: Path
+) -> None:
+    """Killed with SIGKILL while steps run and others wait; the new server takes the pilots and
+    steps back, and each instance's command appends its index once."""
+    seen = tmp_path / "seen"
+    client = make_client(on_slurm.endpoint)
+    command = f"sleep 1; echo $BATCH_TASK_INSTANCE_INDEX >> {seen}"
+    job_id = submit(client, task("t", command, TaskInstanceNum=12, MaxRetryCount=0))
+    wait_for(lambda: seen.exists() and seen.read_text().count("\n") >= 2, timeout=60)
+
+    on_slurm.stop(sig=9)
+    on_slurm.start()
+
+    assert wait_job(client, job_id, timeout=120).JobState == "SUCCEED"
+    assert sorted(int(line) for line in seen.read_text().split()) == list(range(12))
+    states = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "t", "Limit": 100})
+    assert {i.TaskInstanceState for i in states.TaskInstanceSet} == {"SUCCEED"}
