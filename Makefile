@@ -29,10 +29,21 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy src tests bench
 
-# The job suites once more, with every compute node on a real Slurm cluster on loopback (docs/cluster.md);
-# the whole run above already holds the executor contract and tests/slurm on that cluster.
-SLURM_SUITE := tests/api/test_jobs.py tests/api/test_job_rules.py tests/api/test_data_mappings.py \
-	tests/api/test_compute_nodes.py tests/api/test_sandbox.py
+# The job suites once more, with every compute node on a real Slurm cluster on loopback (docs/cluster.md):
+# DAG, arrays, logs, mappings, named environments and their nodes, retries, timeouts, termination and the
+# sandbox's refusals. The API's own rules, which no executor changes, run once; the run before already
+# holds the executor contract suite and tests/slurm on the same kind of cluster.
+RULES := tests/api/test_job_rules.py
+SLURM_SUITE := tests/api/test_jobs.py tests/api/test_data_mappings.py tests/api/test_compute_nodes.py \
+	$(RULES)::test_command_failing_twice_succeeds_on_its_third_attempt \
+	$(RULES)::test_retries_are_exhausted_after_max_retry_count \
+	$(RULES)::test_timeout_kills_the_whole_process_group_and_says_so \
+	$(RULES)::test_timeout_applies_to_each_retry \
+	$(RULES)::test_task_execution_depend_on \
+	$(RULES)::test_terminate_task_instance_stops_only_that_instance \
+	$(RULES)::test_retry_jobs_reruns_failed_instances_and_their_successors \
+	tests/api/test_sandbox.py::test_a_command_cannot_reach_secrets_the_server_or_other_tasks \
+	tests/api/test_sandbox.py::test_a_setsid_daemon_ends_with_its_attempt
 
 test: $(VENV)/.installed $(NODE_SDK) lint
 	$(VENV)/bin/pytest -q

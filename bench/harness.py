@@ -119,6 +119,7 @@ class Server:
     compute_envs: int | None = None  # the quota of named environments, when more than the default
     named_threads: bool = False  # threads named in /proc (named_threads.py), for CPU per thread
     monitor_period_s: int | None = None  # how often running attempts are sampled (default: the server's)
+    config: str = ""  # TOML put first in the server's file (so top-level keys such as object_store work)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -148,7 +149,7 @@ class Server:
 
     def write_config(self) -> Path:
         """Tencent's per-action rate limits and job quota off: the figures are the server's own cost."""
-        text = UNTHROTTLED
+        text = self.config + "\n" + UNTHROTTLED
         if self.compute_envs is not None:
             text += f"compute_envs = {self.compute_envs}\n"
         if self.cpus is not None:
@@ -188,10 +189,14 @@ def running_server(
     compute_envs: int | None = None,
     named_threads: bool = False,
     monitor_period_s: int | None = None,
+    config: str = "",
 ) -> Iterator[Server]:
-    """A fresh server in a fresh temp dir; stopped, its attempts killed and the dir deleted on exit."""
+    """A fresh server in a fresh temp dir; stopped, its attempts killed and the dir deleted on exit.
+
+    ``config``: TOML of the benchmark's own, put before the harness's settings (see ``Server.config``).
+    """
     with temp_dir("server") as root:
-        server = Server(root, cpus, memory_gib, compute_envs, named_threads, monitor_period_s)
+        server = Server(root, cpus, memory_gib, compute_envs, named_threads, monitor_period_s, config)
         try:
             server.start()
             yield server

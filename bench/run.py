@@ -21,7 +21,10 @@ from types import ModuleType
 
 import contention
 import dispatch
+import mappings
 import memory
+import on_slurm
+import sandbox
 import serial_cpu
 import throughput
 from harness import CPUS, Figure
@@ -29,7 +32,8 @@ from harness import CPUS, Figure
 import api
 
 BENCHMARKS: dict[str, ModuleType] = {
-    m.NAME: m for m in (throughput, serial_cpu, dispatch, api, contention, memory)
+    m.NAME: m
+    for m in (throughput, serial_cpu, dispatch, api, contention, memory, sandbox, mappings, on_slurm)
 }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 Runner = Callable[[bool, bool], list[Figure]]

@@ -16,8 +16,8 @@ from typing import TypeVar
 
 from starlette.applications import Starlette
 
-from batchyard.api.actions import Services
-from batchyard.api.app import ApiEndpoint, create_app
+from batchyard.api.actions import ACTIONS, Services
+from batchyard.api.app import ApiEndpoint, MetricsPage, create_app
 from batchyard.api.nonces import NonceLedger
 from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials, load_or_create
@@ -27,6 +27,7 @@ from batchyard.executors.base import Executor, Host
 from batchyard.executors.local import HOST_NAME, LocalExecutor
 from batchyard.executors.slurm.executor import SlurmExecutor, SlurmSettings
 from batchyard.executors.slurm.tools import SlurmError
+from batchyard.metrics.registry import Metrics
 from batchyard.runner.sandbox import Isolation, probe_isolation
 from batchyard.scheduler.controller import Scheduler
 from batchyard.scheduler.sampler import UsageSampler
@@ -118,7 +119,8 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     isolation = probe_isolation(settings.sandbox, private_folders(settings))
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store, isolation)
     catalog = {name: Resources(t.cpu, t.memory_gib, t.gpu) for name, t in settings.instance_types.items()}
-    scheduler = Scheduler(db, executor, catalog)
+    metrics = Metrics.build(db, ACTIONS)
+    scheduler = Scheduler(db, executor, catalog, metrics=metrics.scheduler)
     sampler = UsageSampler(db, executor, settings.monitor.period_s)
     services = Services(
         submitter=JobSubmitter(db, settings, scheduler.wake, isolation.sandboxed),
@@ -147,5 +149,5 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
 
     limits = settings.rate_limits
     limiter = RateLimiter(limits.per_second) if limits.enabled else None
-    endpoint = ApiEndpoint(services, credentials, settings.zones, limiter, NonceLedger())
-    return create_app(endpoint, lifespan), credentials
+    endpoint = ApiEndpoint(services, credentials, settings.zones, limiter, NonceLedger(), metrics.requests)
+    return create_app(endpoint, MetricsPage(metrics.registry), lifespan), credentials

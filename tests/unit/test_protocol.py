@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from tencentcloud.batch.v20170312.batch_client import BatchClient
 from tencentcloud.common.credential import Credential
@@ -23,7 +24,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from batchyard.api.actions import Services
+from batchyard.api.actions import ACTIONS, Services
 from batchyard.api.app import ApiEndpoint
 from batchyard.api.auth import v1_original, v1_signature
 from batchyard.api.nonces import NonceLedger
@@ -42,6 +43,7 @@ from batchyard.api.protocol import (
 )
 from batchyard.config.credentials import Credentials
 from batchyard.domain.errors import ApiError
+from batchyard.metrics.requests import RequestMetrics
 from batchyard.schema.base import dump, parse
 from batchyard.schema.jobs import DescribeJobRequest, SubmitJobResponse
 
@@ -416,14 +418,21 @@ def test_query_bytes_that_are_not_utf8_reach_the_schema_as_surrogates_and_are_re
     )
 
 
-async def _unrenderable(_request: Request) -> bytes:
+async def _verified(_request: Request) -> Call:
+    return Call("SubmitJob", "2017-03-12", "ap-guangzhou", "en-US", "AKID", {})
+
+
+async def _unrenderable(_call: Call) -> bytes:
     return dump(SubmitJobResponse(JobId="job-\ud800"))
 
 
 def test_respond_is_a_json_envelope_even_when_a_success_cannot_be_rendered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    endpoint = ApiEndpoint(cast(Services, None), cast(Credentials, None), {}, None, NonceLedger())
+    registry = CollectorRegistry()
+    metrics = RequestMetrics(registry, ACTIONS)
+    endpoint = ApiEndpoint(cast(Services, None), cast(Credentials, None), {}, None, NonceLedger(), metrics)
+    monkeypatch.setattr(endpoint, "_call", _verified)
     monkeypatch.setattr(endpoint, "_handle", _unrenderable)
     scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
     response = asyncio.run(endpoint.respond(Request(scope)))
@@ -431,3 +440,5 @@ def test_respond_is_a_json_envelope_even_when_a_success_cannot_be_rendered(
     reply = json.loads(bytes(response.body))["Response"]
     assert reply["Error"]["Code"] == "InternalError"
     assert reply["RequestId"] in reply["Error"]["Message"]
+    counted = {"action": "SubmitJob", "code": "InternalError"}
+    assert registry.get_sample_value("batchyard_api_requests_total", counted) == 1

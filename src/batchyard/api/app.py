@@ -7,10 +7,12 @@ errors under any other content type and retries on any other status (API_NOTES Â
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,6 +34,8 @@ from batchyard.api.protocol import (
 from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials
 from batchyard.domain.errors import ApiError
+from batchyard.metrics.registry import exposition
+from batchyard.metrics.requests import OK, RequestMetrics
 from batchyard.schema.base import dump, parse
 from batchyard.service.context import Caller
 
@@ -50,10 +54,12 @@ class ApiEndpoint:
         zones: Mapping[str, list[str]],
         limiter: RateLimiter | None,
         nonces: NonceLedger,
+        metrics: RequestMetrics,
     ) -> None:
         self._services = services
         self._limiter = limiter
         self._nonces = nonces
+        self._metrics = metrics
         self._credentials = credentials
         self._regions = frozenset(zones)
 
@@ -67,17 +73,22 @@ class ApiEndpoint:
         """Total: whatever the request holds and whatever fails while handling it or rendering its
         success, the reply is a 200 JSON envelope, because ``render_error`` cannot fail."""
         request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        action = ""  # known once the request is verified
         try:
-            body = render_ok(await self._handle(request), request_id)
+            call = await self._call(request)
+            action = call.action
+            body, code = render_ok(await self._handle(call), request_id), OK
         except ApiError as exc:
-            body = render_error(exc, request_id)
+            body, code = render_error(exc, request_id), exc.code
         except Exception:
             log.exception("request %s failed", request_id)
             error = ApiError("InternalError", f"Internal error; quote RequestId {request_id}.")
-            body = render_error(error, request_id)
+            body, code = render_error(error, request_id), error.code
+        self._metrics.observe(action, code, time.perf_counter() - started)
         return Response(body, status_code=200, headers={"Content-Type": RESPONSE_CONTENT_TYPE})
 
-    async def _handle(self, request: Request) -> bytes:
+    async def _call(self, request: Request) -> Call:
         declared = request.headers.get("content-length", "0")
         if declared.isdigit() and int(declared) > MAX_JSON_BODY_BYTES:
             raise ApiError(
@@ -90,7 +101,9 @@ class ApiEndpoint:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
         )
-        call = parse_call(raw, self._credentials.secret_key, nonces=self._nonces)
+        return parse_call(raw, self._credentials.secret_key, nonces=self._nonces)
+
+    async def _handle(self, call: Call) -> bytes:
         action = ACTIONS.get(call.action)
         if action is None:
             raise ApiError("InvalidAction", f"The action `{call.action}` does not exist.")
@@ -120,10 +133,24 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(endpoint: ApiEndpoint, lifespan: Lifespan) -> Starlette:
+class MetricsPage:
+    """``GET /metrics``, unauthenticated like ``/healthz``. Rendered in a worker thread: the scrape reads
+    the store."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    async def respond(self, request: Request) -> Response:
+        accept = request.headers.get("accept", "")
+        body, content_type = await run_in_threadpool(exposition, self._registry, accept)
+        return Response(body, headers={"Content-Type": content_type})
+
+
+def create_app(endpoint: ApiEndpoint, metrics: MetricsPage, lifespan: Lifespan) -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics.respond, methods=["GET"]),
             Route("/", endpoint),
         ],
         lifespan=lifespan,

@@ -34,6 +34,7 @@ from batchyard.executors.base import (
     NodeReady,
     NodeSpec,
 )
+from batchyard.metrics.scheduler import SchedulerMetrics
 from batchyard.scheduler import nodes
 from batchyard.scheduler.dispatch import dispatch
 from batchyard.scheduler.envs import Environments
@@ -76,11 +77,13 @@ class Scheduler:
         executor: Executor,
         catalog: Mapping[str, Resources],
         clock: Callable[[], float] = time.time,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         """``catalog``: what each instance type reserves, for the nodes of named environments."""
         self._db = db
         self._executor = executor
         self._clock = clock
+        self._metrics = SchedulerMetrics() if metrics is None else metrics
         self._ledger = Ledger()
         self._fleet = Fleet(executor.hosts())
         self._envs = Environments(catalog)
@@ -202,6 +205,7 @@ class Scheduler:
             self._executor.cancel(tick.cancels)
             self._executor.provision(tick.provisions)
             self._executor.launch(tick.launches)
+            self._metrics.tick_took(time.monotonic() - began)
             for waiter in waiters:
                 waiter.set()
             if tick.more:
@@ -235,6 +239,7 @@ class Scheduler:
             roll_up_touched(tick)
             tick.book.write(conn)
             self._envs.finish_deletions(tick)  # after its nodes' rows are written: it takes them along
+        self._metrics.record(tick.tally)
         return tick
 
     async def _reload(self) -> None:
@@ -287,7 +292,16 @@ class Scheduler:
     def _recover_attempt(self, conn: Any, row: Any, node: Node | None, found: Recovered) -> None:
         runtime = self._runtimes.get(conn, row.task_pk)
         state = State.RUNNING if row.running_time is not None else State.STARTING
-        active = ActiveAttempt(row.pk, row.task_pk, row.idx, row.number, state, runtime.spec.timeout, "")
+        active = ActiveAttempt(
+            row.pk,
+            row.task_pk,
+            row.idx,
+            row.number,
+            state,
+            runtime.spec.timeout,
+            "",
+            launched_at=row.launch_time,
+        )
         if node is not None:
             active.node_id = node.node_id
             self._fleet.enqueue(node, row.pk)

@@ -148,6 +148,7 @@ def _plan(
     if not free:
         return 0
     instances = scheduling.runnable_instances(tick.conn, task.pk, len(free), offset)
+    waits = tick.tally.queue_waits
     for instance, node in zip(instances, free, strict=False):
         attempt = ActiveAttempt(
             tick.ledger.new_attempt_pk(),
@@ -157,9 +158,12 @@ def _plan(
             State.STARTING,
             runtime.spec.timeout,
             node.node_id,
+            launched_at=tick.now,
         )
         nodes.assign(tick, node, attempt.attempt_pk)
         planned.append((attempt, node))
+        if instance.runnable_time is not None:  # None: it became RUNNABLE before this was recorded
+            waits.append(tick.now - instance.runnable_time)
     return min(len(instances), len(free))
 
 

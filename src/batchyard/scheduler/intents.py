@@ -104,8 +104,9 @@ def _retry_job(tick: Tick, intent: Any) -> None:
         target = State.RUNNABLE if ready and culprit is None else State.PENDING
         for idx in scheduling.indexes_in_state(tick.conn, pk, State.FAILED_INTERRUPTED):
             nodes.release(tick, (pk, idx))
+        reset = {**_RESET, "runnable_time": tick.now if target is State.RUNNABLE else None}
         for source in FAILED_STATES:
-            scheduling.move_all(tick.conn, pk, source, target, _RESET)
+            scheduling.move_all(tick.conn, pk, source, target, reset)
         states[pk] = target
         tick.touched.add(pk)
     scheduling.set_job_reason(tick.conn, intent.job_pk, "")

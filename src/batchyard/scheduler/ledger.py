@@ -37,6 +37,7 @@ class ActiveAttempt:
     node_id: str
     deadline: float | None = None
     cancel: Cancel | None = None
+    launched_at: float | None = None  # when it was dispatched (its LaunchTime)
 
     @property
     def started_at(self) -> float | None:

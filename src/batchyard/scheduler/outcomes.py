@@ -68,12 +68,15 @@ def _started(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptStar
     batch.attempt(event.attempt_pk, state=State.RUNNING.value, running_time=event.at, handle=event.handle)
     active.state = State.RUNNING
     tick.ledger.start_clock(active, event.at)
+    if active.launched_at is not None:
+        tick.tally.start_delays.append(event.at - active.launched_at)
 
 
 def _finished(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptFinished) -> None:
     tick.ledger.remove(event.attempt_pk)
     spec = tick.runtimes.get(tick.conn, active.task_pk).spec
     target, reason = outcome(active, event, spec.max_retry, spec.failed_action)
+    tick.tally.ended[failure_class(active, event)] += 1
     batch.attempt(
         event.attempt_pk,
         state=(State.SUCCEED if event.failure is Failure.NONE else State.FAILED).value,
@@ -87,6 +90,7 @@ def _finished(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptFin
         active.state,
         target,
         end_time=None if target is State.RUNNABLE else event.at,
+        runnable_time=event.at if target is State.RUNNABLE else None,
         exit_code=event.exit_code,
         reason=reason
         if target is not State.RUNNABLE
@@ -114,8 +118,17 @@ def outcome(
     reason = cancel.reason if cancel is not None else event.reason
     if cancel is not None and not cancel.retry:
         return State.FAILED, reason
-    extra = _EXTRA_RETRIES[cancel.blame if cancel is not None and cancel.blame else event.failure]
+    extra = _EXTRA_RETRIES[failure_class(active, event)]
     budget = 0 if extra is None else max_retry + extra
     if active.number <= budget:
         return State.RUNNABLE, reason
     return (State.FAILED_INTERRUPTED if failed_action in _INTERRUPTING else State.FAILED), reason
+
+
+def failure_class(active: ActiveAttempt, event: AttemptFinished) -> Failure:
+    """Who is to blame for how the attempt ended: the executor says, unless the scheduler killed it
+    and blamed the system (its node was terminated under it)."""
+    cancel = active.cancel
+    if event.failure is not Failure.NONE and cancel is not None and cancel.blame:
+        return cancel.blame
+    return event.failure

@@ -77,7 +77,7 @@ def _resolve(tick: Tick, task_pk: int, depend_on: str) -> bool:
     if not ready:
         return False
     if culprit is None:
-        scheduling.move_all(tick.conn, task_pk, State.PENDING, State.RUNNABLE, {})
+        scheduling.move_all(tick.conn, task_pk, State.PENDING, State.RUNNABLE, {"runnable_time": tick.now})
     else:
         reason = f"Not run: predecessor task `{culprit.name}` ended {culprit.state.value} ({depend_on})."
         values = {"reason": reason, "end_time": tick.now}

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from batchyard.domain.attempts import AttemptSpec
 from batchyard.executors.base import NodeSpec
+from batchyard.metrics.scheduler import TickTally
 from batchyard.scheduler.batch import Batch
 from batchyard.scheduler.fleet import Fleet, Node
 from batchyard.scheduler.ledger import Ledger
@@ -70,6 +71,7 @@ class Tick:
     provisions: list[NodeSpec] = field(default_factory=list)
     retirements: list[str] = field(default_factory=list)
     more: bool = False
+    tally: TickTally = field(default_factory=TickTally)  # recorded in the metrics once committed
 
     def batch(self) -> Batch:
         return Batch(self.touched)

@@ -334,7 +334,7 @@ _ANONYMOUS_CANDIDATES = (
     .limit(bindparam("limit"))
 )
 _RUNNABLE_INSTANCES = (
-    select(instances.c.idx, instances.c.attempts)
+    select(instances.c.idx, instances.c.attempts, instances.c.runnable_time)
     .where(and_(instances.c.task_pk == bindparam("task_pk"), instances.c.state == State.RUNNABLE.value))
     .order_by(instances.c.idx)
     .limit(bindparam("limit"))
@@ -362,7 +362,8 @@ def dispatch_candidates(conn: Connection, env_pk: int | None, limit: int) -> lis
 
 
 def runnable_instances(conn: Connection, task_pk: int, limit: int, offset: int = 0) -> list[Any]:
-    """(idx, attempts) of ``limit`` runnable instances of a task, lowest index first after ``offset``."""
+    """(idx, attempts, runnable_time) of ``limit`` runnable instances of a task, lowest index first after
+    ``offset``."""
     return list(conn.execute(_RUNNABLE_INSTANCES, {"task_pk": task_pk, "limit": limit, "offset": offset}))
 
 

@@ -74,7 +74,7 @@ def insert_job(conn: Connection, job: NewJob) -> int:
             ],
         )
     for task in job.tasks:
-        _insert_instances(conn, task_pks[task.name], task)
+        _insert_instances(conn, task_pks[task.name], task, job.create_time)
     return job_pk
 
 
@@ -128,14 +128,22 @@ def _insert_tasks(conn: Connection, job_pk: int, job: NewJob) -> dict[str, int]:
     return {t.name: row.pk for t, row in zip(job.tasks, result, strict=True)}
 
 
-def _insert_instances(conn: Connection, task_pk: int, task: NewTask) -> None:
+def _insert_instances(conn: Connection, task_pk: int, task: NewTask, create_time: float) -> None:
     state = task.initial.value
+    runnable_time = create_time if task.initial is State.RUNNABLE else None
     for start in range(0, task.instance_num, _INSTANCE_CHUNK):
         stop = min(start + _INSTANCE_CHUNK, task.instance_num)
         conn.execute(
             _INSERT_INSTANCES,
             [
-                {"task_pk": task_pk, "idx": idx, "state": state, "attempts": 0, "reason": ""}
+                {
+                    "task_pk": task_pk,
+                    "idx": idx,
+                    "state": state,
+                    "attempts": 0,
+                    "reason": "",
+                    "runnable_time": runnable_time,
+                }
                 for idx in range(start, stop)
             ],
         )

@@ -125,6 +125,8 @@ instances = Table(
     Column("launch_time", Float),
     Column("running_time", Float),
     Column("end_time", Float),
+    # While RUNNABLE: since when (its wait in the queue, a metric, is measured from here).
+    Column("runnable_time", Float),
     Index("ix_instances_task_state", "task_pk", "state", "idx"),
 )
 

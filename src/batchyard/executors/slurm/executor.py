@@ -69,6 +69,10 @@ _ENDED = frozenset(
 )
 LOST_WITH_NODE = "The compute node's Slurm allocation ended while the attempt ran on it."
 UNRESPONSIVE = "A job step on the node's Slurm allocation ended without an exit code; the node is given up."
+# For this long after a pilot is submitted, look every _EAGER_POLL_S: slurmctld's scheduling pass
+# starts most within a second, and each look costs it one squeue of our own jobs.
+_EAGER_S = 2.0
+_EAGER_POLL_S = 0.03
 _LOST_SRUN_GRACE_S = 10.0  # how long an srun may outlive its lost node before it is killed
 
 
@@ -117,6 +121,7 @@ class SlurmExecutor(LocalExecutor):
         self._srun_env = {k: v for k, v in settings.env.items() if k.startswith("SLURM_")}
         self._poller: asyncio.Task[None] | None = None
         self._poke = asyncio.Event()
+        self._eager_until = 0.0  # looks come every _EAGER_POLL_S until then
 
     def hosts(self) -> Sequence[Host]:
         return self._hosts
@@ -169,6 +174,7 @@ class SlurmExecutor(LocalExecutor):
             return
         if node_id in self._pilots:
             self._pilots[node_id] = job_id
+            self._eager_until = time.monotonic() + _EAGER_S
             self._poke.set()
         else:  # retired while sbatch ran
             self._slurm.submit(self._tools.cancel, [job_id])
@@ -381,10 +387,9 @@ class SlurmExecutor(LocalExecutor):
     async def _poll_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            busy = self._terminating or any(not node.ready for node in self._nodes.values())
             # asyncio.timeout, not wait_for: in 3.11, wait_for may swallow the cancel that stops this.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._settings.poll_s if busy else self._settings.idle_poll_s):
+                async with asyncio.timeout(self._pause()):
                     await self._poke.wait()
             self._poke.clear()
             if not self._pilots and not self._unconfirmed:
@@ -417,6 +422,15 @@ class SlurmExecutor(LocalExecutor):
             self._slurm.submit(self._tools.cancel, term, "TERM")
         if kill:
             self._slurm.submit(self._tools.cancel, kill)
+
+    def _pause(self) -> float:
+        """Until the next look: short just after a pilot was submitted (the controller usually starts it
+        within its next scheduling pass, and the node is waited for), longer while one is pending or
+        being cancelled, longest when all is quiet (only lost nodes are looked for)."""
+        if time.monotonic() < self._eager_until:
+            return _EAGER_POLL_S
+        busy = self._terminating or any(not node.ready for node in self._nodes.values())
+        return self._settings.poll_s if busy else self._settings.idle_poll_s
 
     def _look(self, with_steps: bool) -> tuple[dict[str, SlurmJob], dict[str, str]]:
         jobs = self._tools.jobs(self._comment)

@@ -97,9 +97,9 @@ class SlurmTools:
         return self._run(argv).strip().split(";")[0]
 
     def jobs(self, comment: str) -> dict[str, SlurmJob]:
-        """Our jobs (those carrying ``comment``) by name, in one call."""
+        """Our jobs (this user's, carrying ``comment``) by name, in one call."""
         fields = _SEP.join(("%i", "%j", "%T", "%N", "%r", "%k"))
-        argv = ["squeue", "--noheader", "--all", "--states", "all", "--format", fields]
+        argv = ["squeue", "--noheader", "--me", "--all", "--states", "all", "--format", fields]
         found = {}
         for line in self._run(argv).splitlines():
             parts = line.split(_SEP, 5)
