@@ -24,12 +24,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from batchyard.domain.attempts import DataPlan, Failure
-from batchyard.runner.outcome import classify_error
+from batchyard.runner.outcome import SHELL_SIGNAL_BASE, classify_error
 from batchyard.runner.staging import NodeData, StagingFailed, binds, save_outputs, stage_in
+from batchyard.storage.local_files import replacing
 from batchyard.storage.store import ObjectStore
 
 NOT_RUN = 125  # the exit code when staging failed and the command did not run
-_SHELL_SIGNAL_BASE = 128
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,10 @@ class Outcome:
     reason: str
 
     def write(self, path: str) -> None:
-        partial = f"{path}.{os.getpid()}.part"
-        with open(partial, "w") as f:
-            json.dump({"ran": self.ran, "failure": self.failure.value, "reason": self.reason}, f)
-        os.replace(partial, path)
+        with replacing(Path(path)) as partial:
+            partial.write_text(
+                json.dumps({"ran": self.ran, "failure": self.failure.value, "reason": self.reason})
+            )
 
     @classmethod
     def read(cls, path: str) -> Outcome | None:
@@ -115,7 +115,7 @@ def _run(line: list[str], command: str, workdir: str, environment: dict[str, str
     signal.signal(signal.SIGTERM, lambda *_: None)  # reset to the default in the command by exec
     argv = [*line, command] if line else ["/bin/sh", "-c", command]
     code = subprocess.call(argv, cwd=None if line else workdir, env=environment)
-    return code if code >= 0 else _SHELL_SIGNAL_BASE - code
+    return code if code >= 0 else SHELL_SIGNAL_BASE - code
 
 
 def _store(settings_file: str) -> ObjectStore:

@@ -10,7 +10,7 @@ from batchyard.domain.errors import ApiError
 from batchyard.runner.wrapper import CGROUP_FAILURE_SIGNAL, JOURNAL_FAILURE_SIGNAL
 
 LOST = "The compute node lost the attempt: it ended without recording an exit code."
-_SHELL_SIGNAL_BASE = 128  # a shell reports a command killed by signal N as exit code 128 + N
+SHELL_SIGNAL_BASE = 128  # a shell reports a command killed by signal N as exit code 128 + N
 # OS errors that say the attempt itself cannot be run as given, whatever node tries again.
 _UNRUNNABLE_ERRNOS = frozenset({errno.E2BIG, errno.ENAMETOOLONG})
 # Signals the wrapper ends itself with when the node failed it before the command could start.
@@ -59,12 +59,12 @@ def classify_error(exc: BaseException, doing: str) -> tuple[Failure, str]:
 
 def _sigkilled(exit_code: int | None, killed_by: int | None) -> bool:
     """The wrapper, or the command it reports (as a shell does, 128 + 9), ended by SIGKILL."""
-    return killed_by == signal.SIGKILL or exit_code == _SHELL_SIGNAL_BASE + signal.SIGKILL
+    return killed_by == signal.SIGKILL or exit_code == SHELL_SIGNAL_BASE + signal.SIGKILL
 
 
 def _exit_reason(exit_code: int) -> str:
     reason = f"The command exited with code {exit_code}"
-    signum = exit_code - _SHELL_SIGNAL_BASE
+    signum = exit_code - SHELL_SIGNAL_BASE
     if signum in signal.Signals._value2member_map_:
         return f"{reason}, as the shell reports a command killed by {_signal_name(signum)}."
     return reason + "."
