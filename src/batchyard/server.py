@@ -22,6 +22,7 @@ from batchyard.api.nonces import NonceLedger
 from batchyard.api.ratelimit import RateLimiter
 from batchyard.config.credentials import Credentials, load_or_create
 from batchyard.config.settings import Settings
+from batchyard.console.site import console_app
 from batchyard.domain.resources import Resources
 from batchyard.executors.base import Executor, Host
 from batchyard.executors.local import HOST_NAME, LocalExecutor
@@ -150,4 +151,5 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     limits = settings.rate_limits
     limiter = RateLimiter(limits.per_second) if limits.enabled else None
     endpoint = ApiEndpoint(services, credentials, settings.zones, limiter, NonceLedger(), metrics.requests)
-    return create_app(endpoint, MetricsPage(metrics.registry), lifespan), credentials
+    console = console_app(list(settings.zones))
+    return create_app(endpoint, MetricsPage(metrics.registry), console, lifespan), credentials

@@ -1,4 +1,4 @@
-"""The HTTP face of batchyard: one endpoint for every Action, plus health.
+"""The HTTP face of batchyard: one endpoint for every Action, plus health, metrics and the web console.
 
 Every API reply is HTTP 200 with ``Content-Type: application/json`` exactly: the official SDK drops
 errors under any other content type and retries on any other status (API_NOTES §1.6).
@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from batchyard.api.actions import ACTIONS, Services
 from batchyard.api.nonces import NonceLedger
@@ -146,11 +146,16 @@ class MetricsPage:
         return Response(body, headers={"Content-Type": content_type})
 
 
-def create_app(endpoint: ApiEndpoint, metrics: MetricsPage, lifespan: Lifespan) -> Starlette:
+def create_app(
+    endpoint: ApiEndpoint, metrics: MetricsPage, console: ASGIApp, lifespan: Lifespan
+) -> Starlette:
+    """``/console`` without its slash is redirected to ``/console/`` by the router, so the page's
+    relative links resolve inside the console."""
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics.respond, methods=["GET"]),
+            Mount("/console", app=console),
             Route("/", endpoint),
         ],
         lifespan=lifespan,
