@@ -89,12 +89,15 @@ def test_terminate_acts_only_once_confirmed(
     sign_in(page, path=f"/jobs/{job_id}")
     expect(page.locator('svg.dag g.box[data-task="wait"]')).to_have_class("box state-RUNNING")
     expect(page.locator(".job-header")).not_to_contain_text("null")  # no StateReason yet: nothing shown
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.headers.get("x-tc-action", "")))
     page.click("button.TerminateJob")
     dialog = page.locator("dialog.confirm")
     expect(dialog).to_contain_text(f"Terminate job {job_id}?")
     dialog.locator("button.cancel").click()
     expect(dialog).to_have_count(0)
-    page.wait_for_timeout(3000)  # longer than a poll: nothing may have been sent
+    page.wait_for_timeout(1000)
+    assert "TerminateJob" not in sent
     assert call(sdk, "DescribeJob", {"JobId": job_id}).JobState == "RUNNING"
 
     page.click("button.TerminateJob")

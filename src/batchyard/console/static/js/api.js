@@ -23,7 +23,8 @@ export class ApiError extends Error {
 }
 
 export function describeError(error) {
-  return error instanceof ApiError ? error.describe() : String(error && error.message ? error.message : error);
+  if (error instanceof ApiError) return error.describe();
+  return String(error && error.message ? error.message : error);
 }
 
 function nowSeconds() {

@@ -42,7 +42,10 @@ export function layout(names, dependences) {
 }
 
 function position(place, name) {
-  return { x: PAD + place.depth.get(name) * (BOX.width + GAP.x), y: PAD + place.row.get(name) * (BOX.height + GAP.y) };
+  return {
+    x: PAD + place.depth.get(name) * (BOX.width + GAP.x),
+    y: PAD + place.row.get(name) * (BOX.height + GAP.y),
+  };
 }
 
 function edge(place, { StartTask, EndTask }) {
@@ -66,12 +69,12 @@ function box(place, task, onSelect) {
   const { x, y } = position(place, task.TaskName);
   const label = svg("text", { x: x + 10, y: y + 19, class: "name" }, shortName(task.TaskName));
   const state = svg("text", { x: x + 10, y: y + 36, class: "state" }, task.TaskState);
-  const group = svg("g", {
+  const rect = svg("rect", { x, y, width: BOX.width, height: BOX.height, rx: 6 });
+  return svg("g", {
     class: `box ${stateClass(task.TaskState)}`, "data-task": task.TaskName, tabindex: 0, role: "button",
     onclick: () => onSelect(task.TaskName),
     onkeydown: (event) => (event.key === "Enter" || event.key === " ") && onSelect(task.TaskName),
-  }, svg("title", {}, task.TaskName), svg("rect", { x, y, width: BOX.width, height: BOX.height, rx: 6 }), label, state);
-  return group;
+  }, svg("title", {}, task.TaskName), rect, label, state);
 }
 
 function arrowHead() {

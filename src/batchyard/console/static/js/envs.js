@@ -63,7 +63,8 @@ export function envsView(root, view) {
 
 function envHeader(env) {
   return [
-    el("h1", {}, el("span", { class: "env-name" }, env.EnvName), " ", el("span", { class: "muted" }, env.EnvId)),
+    el("h1", {},
+      el("span", { class: "env-name" }, env.EnvName), " ", el("span", { class: "muted" }, env.EnvId)),
     el("dl", { class: "facts inline" },
       el("dt", {}, "Zone"), el("dd", {}, env.Placement.Zone),
       el("dt", {}, "Type"), el("dd", {}, env.EnvType),
@@ -80,10 +81,11 @@ function activityPager(state, total, poller) {
     poller.now();
   };
   const last = Math.min(state.offset + ACTIVITIES_PAGE, total);
+  const previous = move(Math.max(0, state.offset - ACTIVITIES_PAGE));
   return el("div", { class: "pager" },
-    el("button", { type: "button", disabled: state.offset <= 0, onclick: move(Math.max(0, state.offset - ACTIVITIES_PAGE)) }, "Previous"),
+    el("button", { type: "button", disabled: state.offset <= 0, onclick: previous }, "Previous"),
     el("span", { class: "shown" }, total ? `${state.offset + 1}–${last} of ${total}` : "No activities"),
-    el("button", { type: "button", disabled: last >= total, onclick: move(state.offset + ACTIVITIES_PAGE) }, "Next"));
+    el("button", { type: "button", disabled: last >= total, onclick: move(last) }, "Next"));
 }
 
 export function envView(root, view, envId) {

@@ -68,7 +68,8 @@ class GridPage {
     context.clearRect(0, 0, this.columns * this.pitch, this.canvas.height);
     this.states.forEach((state, i) => {
       context.fillStyle = colour(state);
-      context.fillRect((i % this.columns) * this.pitch, Math.floor(i / this.columns) * this.pitch, this.cell, this.cell);
+      const [x, y] = [(i % this.columns) * this.pitch, Math.floor(i / this.columns) * this.pitch];
+      context.fillRect(x, y, this.cell, this.cell);
     });
   }
 
@@ -93,7 +94,8 @@ export class TaskGrid {
     Object.assign(this, { view, jobId, name: task.TaskName, taskState: task.TaskState, pages: null });
     this.badge = badge(task.TaskState);
     this.counts = el("span", { class: "counts" });
-    this.pagesBox = el("div", { class: "pages" }, el("p", { class: "loading" }, "Instances load when shown."));
+    const waiting = el("p", { class: "loading" }, "Instances load when shown.");
+    this.pagesBox = el("div", { class: "pages" }, waiting);
     this.form = el("form", { class: "open-instance" });
     this.element = el("section", { class: "task", "data-task": this.name },
       el("h3", {}, el("span", { class: "task-name" }, this.name), " ", this.badge, " ", this.counts),
@@ -134,7 +136,8 @@ export class TaskGrid {
   }
 
   describe(offset, limit) {
-    return this.view.call("DescribeTask", { JobId: this.jobId, TaskName: this.name, Offset: offset, Limit: limit });
+    const params = { JobId: this.jobId, TaskName: this.name, Offset: offset, Limit: limit };
+    return this.view.call("DescribeTask", params);
   }
 
   async loadFirst() {

@@ -60,11 +60,12 @@ function pager(query, total) {
     else next.delete("offset");
     go(next);
   };
+  const [newer, older] = [move(Math.max(0, offset - PAGE)), move(offset + PAGE)];
   const shown = total ? `${offset + 1}–${Math.min(offset + PAGE, total)} of ${total}` : "No jobs";
   return el("div", { class: "pager" },
-    el("button", { type: "button", disabled: offset <= 0, onclick: move(Math.max(0, offset - PAGE)) }, "Newer"),
+    el("button", { type: "button", disabled: offset <= 0, onclick: newer }, "Newer"),
     el("span", { class: "shown" }, shown),
-    el("button", { type: "button", disabled: offset + PAGE >= total, onclick: move(offset + PAGE) }, "Older"));
+    el("button", { type: "button", disabled: offset + PAGE >= total, onclick: older }, "Older"));
 }
 
 export function jobsView(root, view, query) {

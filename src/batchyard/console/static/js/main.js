@@ -40,7 +40,9 @@ class ErrorBanner {
     const lines = [...this.errors].map(([source, text]) =>
       el("p", { class: "error", "data-source": source },
         el("strong", {}, `${source} failed. `), text,
-        el("button", { type: "button", class: "dismiss", title: "Dismiss", onclick: () => this.clear(source) }, "×")));
+        el("button", {
+          type: "button", class: "dismiss", title: "Dismiss", onclick: () => this.clear(source),
+        }, "×")));
     this.node.replaceChildren(...lines);
   }
 }

@@ -25,8 +25,12 @@ export function signInView(root, { regions, notice, onSignedIn }) {
   const form = el("form", { class: "sign-in", autocomplete: "off" },
     el("h1", {}, "Sign in to batchyard"),
     notice ? el("p", { class: "notice" }, notice) : null,
-    field("SecretId", el("input", { name: "secretId", id: "secret-id", required: true, spellcheck: "false" })),
-    field("SecretKey", el("input", { name: "secretKey", id: "secret-key", type: "password", required: true })),
+    field("SecretId", el("input", {
+      name: "secretId", id: "secret-id", required: true, spellcheck: "false",
+    })),
+    field("SecretKey", el("input", {
+      name: "secretKey", id: "secret-key", type: "password", required: true,
+    })),
     field("Region", regionSelect(regions)),
     error,
     button,

@@ -57,5 +57,6 @@ export async function authorization(key, host, timestamp, body) {
   const scope = `${key.date}/${SERVICE}/tc3_request`;
   const stringToSign = [ALGORITHM, String(timestamp), scope, await sha256Hex(canonicalRequest)].join("\n");
   const signature = toHex(await hmac(fromHex(key.signingKey), stringToSign));
-  return `${ALGORITHM} Credential=${key.secretId}/${scope}, SignedHeaders=${SIGNED_HEADERS}, Signature=${signature}`;
+  const credential = `Credential=${key.secretId}/${scope}`;
+  return `${ALGORITHM} ${credential}, SignedHeaders=${SIGNED_HEADERS}, Signature=${signature}`;
 }
