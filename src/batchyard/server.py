@@ -24,6 +24,8 @@ from batchyard.config.credentials import Credentials, load_or_create
 from batchyard.config.settings import Settings
 from batchyard.console.site import console_app
 from batchyard.domain.resources import Resources
+from batchyard.events.delivery import Deliveries, Sink
+from batchyard.events.webhook import WebhookSink
 from batchyard.executors.base import Executor, Host
 from batchyard.executors.local import HOST_NAME, LocalExecutor
 from batchyard.executors.slurm.executor import SlurmExecutor, SlurmSettings
@@ -86,6 +88,12 @@ def _slurm(settings: Settings, store: ObjectStore, isolation: Isolation) -> Exec
     return executor
 
 
+def sinks(settings: Settings) -> dict[str, Sink]:
+    """Each configured topic's sink: a webhook, the one kind of sink there is."""
+    config = settings.notifications
+    return {topic: WebhookSink(url, config.timeout_s) for topic, url in config.topics.items()}
+
+
 def runs_dir(settings: Settings) -> Path:
     """Absolute, as wrappers write their journals from inside their working folders."""
     return (settings.data_dir / "runs").resolve()
@@ -120,8 +128,9 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
     isolation = probe_isolation(settings.sandbox, private_folders(settings))
     executor = _pick(EXECUTORS, settings.executor, "executor")(settings, store, isolation)
     catalog = {name: Resources(t.cpu, t.memory_gib, t.gpu) for name, t in settings.instance_types.items()}
-    metrics = Metrics.build(db, ACTIONS)
-    scheduler = Scheduler(db, executor, catalog, metrics=metrics.scheduler)
+    metrics = Metrics.build(db, ACTIONS, settings.notifications.topics)
+    deliveries = Deliveries(db, sinks(settings), settings.notifications, metrics.notifications)
+    scheduler = Scheduler(db, executor, catalog, metrics=metrics.scheduler, notify=deliveries.wake)
     sampler = UsageSampler(db, executor, settings.monitor.period_s)
     services = Services(
         submitter=JobSubmitter(db, settings, scheduler.wake, isolation.sandboxed),
@@ -130,7 +139,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
         control=JobControl(
             db, executor.forget_job, scheduler.settle_now, settings.refuse_terminate_with_env_id
         ),
-        envs=ComputeEnvService(db, settings, scheduler.settle_now),
+        envs=ComputeEnvService(db, settings, scheduler.settle_now, deliveries.wake),
         templates=TaskTemplateService(db, settings),
         monitor=MonitorReader(db, settings.monitor.period_s),
         catalog=InstanceCatalog(settings.instance_types, settings.zones, executor.hosts),
@@ -138,6 +147,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await deliveries.start()  # first: the scheduler's first ticks may store events
         await scheduler.start()
         sampler.start()
         log.info("batchyard is ready on %s", settings.url)
@@ -146,6 +156,7 @@ def build(settings: Settings) -> tuple[Starlette, Credentials]:
         finally:
             await sampler.stop()
             await scheduler.stop()
+            await deliveries.stop()  # last: what the scheduler stored while stopping waits for the next start
             db.close()
 
     limits = settings.rate_limits

@@ -307,7 +307,8 @@ CREATE_CASES: dict[str, tuple[Edit, str]] = {
         "InvalidParameter.NotificationEventNameDuplicate",
     ),
     "job-event": (_notify("JOB_SUCCEED"), "InvalidParameterValue"),
-    "notifications": (_notify("COMPUTE_ENV_CREATED"), "InvalidParameterValue"),
+    # A topic must be one of the server's (tests/api/test_notifications.py has servers that have some).
+    "topic-not-configured": (_notify("COMPUTE_ENV_CREATED"), "InvalidParameter.NotificationTopicName"),
     "action-if-inactive": (_env(ActionIfComputeNodeInactive="IGNORE"), "InvalidParameterValue"),
     "resource-retries": (_env(ResourceMaxRetryCount=101), "InvalidParameterValue"),
     "resource-retries-negative": (_env(ResourceMaxRetryCount=-1), "InvalidParameterValue.Negative"),

@@ -284,6 +284,8 @@ SUBMIT_CASES: dict[str, tuple[Edit, str]] = {
         _notify("topic", "JOB_SUCCEED", "JOB_SUCCEED"),
         "InvalidParameter.NotificationEventNameDuplicate",
     ),
+    # A topic must be one of the server's (tests/api/test_notifications.py has servers that have some).
+    "topic-not-configured": (_notify("topic", "JOB_SUCCEED"), "InvalidParameter.NotificationTopicName"),
     "command-and-commands": (
         _second_task(Application={"Command": "true", "Commands": [{"Command": "true"}]}),
         "InvalidParameter.InvalidParameterCombination",

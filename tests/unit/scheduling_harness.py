@@ -24,14 +24,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from batchyard.config.settings import Settings
+from batchyard.config.settings import NotificationSinks, Settings
 from batchyard.domain.attempts import AttemptSpec
 from batchyard.domain.ids import new_id
 from batchyard.domain.nodes import EnvChange
 from batchyard.domain.resources import Resources
 from batchyard.domain.states import State
 from batchyard.executors.base import Host
-from batchyard.executors.memory import MemoryExecutor
+from batchyard.executors.memory import AutoFinish, MemoryExecutor
 from batchyard.scheduler.controller import Scheduler
 from batchyard.schema.base import parse
 from batchyard.schema.jobs import SubmitJobRequest
@@ -99,12 +99,21 @@ def task(
 class Rig:
     """A store, an executor and a scheduler with the services that feed it; restartable."""
 
-    def __init__(self, tmp_path: Path, hosts: Sequence[Host] = (HOST,)) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        hosts: Sequence[Host] = (HOST,),
+        topics: Sequence[str] = (),
+        auto_finish: AutoFinish | None = None,
+    ) -> None:
+        """``topics``: notification topics SubmitJob accepts (nothing here delivers them);
+        ``auto_finish``: the executor ends each attempt as it starts, with the exit code this returns."""
         self.db = Database(f"sqlite:///{tmp_path / 'store.db'}")
         self.db.migrate()
         self.clock = FakeClock()
-        self.executor = MemoryExecutor(hosts, clock=self.clock)
-        self.settings = Settings(data_dir=tmp_path)
+        self.executor = MemoryExecutor(hosts, auto_finish, clock=self.clock)
+        sinks = NotificationSinks(topics={topic: "http://127.0.0.1:9/" for topic in topics})
+        self.settings = Settings(data_dir=tmp_path, notifications=sinks)
         self.catalog = {
             name: Resources(t.cpu, t.memory_gib, t.gpu) for name, t in self.settings.instance_types.items()
         }

@@ -7,10 +7,12 @@ import ssl
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, field_validator, model_validator
 
 from batchyard.config.catalog import Catalog, default_instance_types, default_zones
+from batchyard.domain.notifications import TOPIC_NAME, TOPIC_NAME_MAX
 
 
 def _machine_memory_gib() -> int:
@@ -171,6 +173,34 @@ class SandboxSettings(BaseModel):
     cgroup: str = "batchyard"
 
 
+class NotificationSinks(BaseModel):
+    """Where the messages of each notification topic go: a webhook URL per topic name, POSTed one event
+    at a time (docs/notifications.md). SubmitJob and CreateComputeEnv refuse a topic not named here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topics: dict[str, str] = Field(default_factory=dict)  # topic name -> http:// or https:// URL
+    timeout_s: float = Field(default=10.0, gt=0)  # connecting, and each read or write of a delivery
+    retry_initial_s: float = Field(default=1.0, gt=0)  # the first retry's delay; it doubles each time
+    retry_max_s: float = Field(default=300.0, gt=0)  # ... up to this
+    retain_s: float = Field(default=7 * 86400.0, gt=0)  # undelivered this long after the event: dropped
+
+    @field_validator("topics")
+    @classmethod
+    def _named_and_reachable(cls, topics: dict[str, str]) -> dict[str, str]:
+        """Checked at start-up, so that a typo fails the start instead of every delivery."""
+        for name, url in topics.items():
+            if len(name) > TOPIC_NAME_MAX or not TOPIC_NAME.fullmatch(name):
+                raise ValueError(
+                    f"topic {name!r}: a name starts with a letter and holds at most {TOPIC_NAME_MAX} "
+                    "letters, digits, '_' and '-'"
+                )
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"topic {name!r}: {url!r} is not an http:// or https:// URL")
+        return topics
+
+
 class SlurmCluster(BaseModel):
     """``executor = "slurm"``: compute nodes are allocations on a Slurm cluster whose client tools work
     here (``SLURM_CONF`` honoured). The data dir must be on a filesystem the cluster's nodes share."""
@@ -208,6 +238,7 @@ class Settings(BaseModel):
     cfs: CfsMount = Field(default_factory=CfsMount)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     slurm: SlurmCluster = Field(default_factory=SlurmCluster)
+    notifications: NotificationSinks = Field(default_factory=NotificationSinks)
 
     @property
     def url(self) -> str:

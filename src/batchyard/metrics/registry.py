@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import choose_encoder
 
+from batchyard.metrics.notifications import NotificationMetrics, OutboxBacklog
 from batchyard.metrics.requests import RequestMetrics
 from batchyard.metrics.scheduler import SchedulerMetrics
 from batchyard.metrics.stored import StoredState
@@ -20,14 +21,22 @@ class Metrics:
     registry: CollectorRegistry
     requests: RequestMetrics
     scheduler: SchedulerMetrics
+    notifications: NotificationMetrics
 
     @classmethod
-    def build(cls, db: Database, actions: Collection[str]) -> Metrics:
-        """``actions``: the Actions the server answers, the only values of the API's ``action`` label."""
+    def build(cls, db: Database, actions: Collection[str], topics: Collection[str] = ()) -> Metrics:
+        """``actions``: the Actions the server answers, the only values of the API's ``action`` label;
+        ``topics``: the notification topics it delivers to."""
         registry = CollectorRegistry()
         ProcessCollector(registry=registry)  # process_*: the server's CPU time, memory, open files
         registry.register(StoredState(db))
-        return cls(registry, RequestMetrics(registry, actions), SchedulerMetrics(registry))
+        registry.register(OutboxBacklog(db, topics))
+        return cls(
+            registry,
+            RequestMetrics(registry, actions),
+            SchedulerMetrics(registry),
+            NotificationMetrics(registry, topics),
+        )
 
 
 def exposition(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:

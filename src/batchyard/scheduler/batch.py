@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from batchyard.domain.states import State, check_transition
+from batchyard.scheduler.notices import Notices
 from batchyard.store import scheduling
 from batchyard.store.scheduling import Move
 
 
 class Batch:
-    def __init__(self, touched: set[int]) -> None:
+    def __init__(self, touched: set[int], notices: Notices) -> None:
         self.moves: dict[tuple[int, int], Move] = {}
         self.attempts: dict[int, dict[str, object]] = {}
         self.touched = touched
+        self.notices = notices
 
     def move(self, task_pk: int, idx: int, source: State, target: State, **values: object) -> None:
         check_transition(source, target)
@@ -27,7 +29,9 @@ class Batch:
         self.attempts.setdefault(attempt_pk, {"b_pk": attempt_pk}).update(values)
 
     def write(self, conn: Connection) -> None:
-        scheduling.apply_moves(conn, [m for m in self.moves.values() if m.source is not m.target])
+        moves = [m for m in self.moves.values() if m.source is not m.target]
+        self.notices.instances_moved(moves)
+        scheduling.apply_moves(conn, moves)
         scheduling.update_attempts(conn, self.attempts.values())
         self.moves.clear()
         self.attempts.clear()

@@ -41,10 +41,12 @@ from batchyard.scheduler.envs import Environments
 from batchyard.scheduler.fleet import Fleet, Node
 from batchyard.scheduler.intents import cancel, carry_out
 from batchyard.scheduler.ledger import ActiveAttempt, Cancel, Ledger
+from batchyard.scheduler.notices import Notices
 from batchyard.scheduler.outcomes import apply_events
 from batchyard.scheduler.rollup import roll_up_touched
 from batchyard.scheduler.task_cache import TaskCache
 from batchyard.scheduler.tick import Tick
+from batchyard.scheduler.watches import Watches
 from batchyard.store import nodes as node_store
 from batchyard.store import scheduling
 from batchyard.store.database import Database
@@ -78,9 +80,13 @@ class Scheduler:
         catalog: Mapping[str, Resources],
         clock: Callable[[], float] = time.time,
         metrics: SchedulerMetrics | None = None,
+        notify: Callable[[], None] = lambda: None,
     ) -> None:
-        """``catalog``: what each instance type reserves, for the nodes of named environments."""
+        """``catalog``: what each instance type reserves, for the nodes of named environments.
+        ``notify``: tells the delivery of notifications that a tick stored events."""
         self._db = db
+        self._notify = notify
+        self._watches = Watches()
         self._executor = executor
         self._clock = clock
         self._metrics = SchedulerMetrics() if metrics is None else metrics
@@ -206,6 +212,8 @@ class Scheduler:
             self._executor.provision(tick.provisions)
             self._executor.launch(tick.launches)
             self._metrics.tick_took(time.monotonic() - began)
+            if tick.notices.written:
+                self._notify()
             for waiter in waiters:
                 waiter.set()
             if tick.more:
@@ -220,7 +228,9 @@ class Scheduler:
 
     def _tick(self, events: list[Event], intents: bool) -> Tick:
         with self._db.write() as conn:
-            tick = Tick(conn, self._clock(), self._ledger, self._fleet, self._runtimes)
+            now = self._clock()
+            self._watches.refresh(conn)
+            tick = Tick(conn, now, self._ledger, self._fleet, self._runtimes, Notices(self._watches, now))
             apply_events(tick, events)
             for node in self._leftover_nodes:
                 if node.state is NodeState.DELETING and not node.queue and tick.fleet.get(node.node_id):
@@ -239,6 +249,7 @@ class Scheduler:
             roll_up_touched(tick)
             tick.book.write(conn)
             self._envs.finish_deletions(tick)  # after its nodes' rows are written: it takes them along
+            tick.notices.write(conn)
         self._metrics.record(tick.tally)
         return tick
 
@@ -250,6 +261,7 @@ class Scheduler:
         while not self._stopping:
             self._ledger = Ledger()
             self._fleet = Fleet(self._executor.hosts())
+            self._watches.reset()
             self._envs = Environments(self._envs.catalog)
             try:
                 await asyncio.to_thread(self._recover)
@@ -331,6 +343,7 @@ def _node(row: Any, activity_pk: int | None) -> Node:
         instance_type=row.instance_type,
         resources=Resources(row.cpu, row.memory_gib, row.gpu),
         host=row.host,
+        created_at=row.create_time,
         activity_pk=activity_pk,
     )
 

@@ -178,9 +178,7 @@ def _no_host(tick: Tick, runtime: CachedTask) -> None:
 
 
 def _fail_runnable(tick: Tick, task_pk: int, reason: str) -> None:
-    scheduling.move_all(
-        tick.conn, task_pk, State.RUNNABLE, State.FAILED, {"reason": reason, "end_time": tick.now}
-    )
+    tick.move_all(task_pk, State.RUNNABLE, State.FAILED, {"reason": reason, "end_time": tick.now})
     tick.touched.add(task_pk)
 
 

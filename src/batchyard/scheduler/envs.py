@@ -49,6 +49,7 @@ class Environments:
     def finish_deletions(self, tick: Tick) -> None:
         """An environment being deleted goes once its last node has."""
         done = [pk for pk in self.deleting if not tick.fleet.of_env(pk)]
+        tick.notices.envs_gone(done)
         node_store.delete_envs(tick.conn, done)
         self.deleting.difference_update(done)
 

@@ -42,6 +42,7 @@ class Node:
     instance_type: str
     resources: Resources
     host: str | None = None
+    created_at: float = 0.0  # when it was asked for (ResourceCreatedTime in notifications)
     queue: list[int] = field(default_factory=list)  # attempts assigned, the running one first
     held_by: Instance | None = None  # a FAILED_INTERRUPTED instance keeps its node
     activity_pk: int | None = None  # the activity that ends when this node is ready or gone

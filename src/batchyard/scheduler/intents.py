@@ -66,7 +66,7 @@ def _fail_waiting(tick: Tick, task_pk: int, reason: str) -> None:
         nodes.release(tick, (task_pk, idx))
     values = {"reason": reason, "end_time": tick.now}
     for state in (*_QUEUED, State.FAILED_INTERRUPTED):
-        scheduling.move_all(tick.conn, task_pk, state, State.FAILED, values)
+        tick.move_all(task_pk, state, State.FAILED, values)
 
 
 def _terminate_instance(tick: Tick, intent: Any) -> None:
@@ -106,10 +106,11 @@ def _retry_job(tick: Tick, intent: Any) -> None:
             nodes.release(tick, (pk, idx))
         reset = {**_RESET, "runnable_time": tick.now if target is State.RUNNABLE else None}
         for source in FAILED_STATES:
-            scheduling.move_all(tick.conn, pk, source, target, reset)
+            tick.move_all(pk, source, target, reset)
         states[pk] = target
         tick.touched.add(pk)
     scheduling.set_job_reason(tick.conn, intent.job_pk, "")
+    tick.notices.job_retried(tick.conn, intent.job_pk)  # a finished job was forgotten: heard again
 
 
 _HANDLERS = {

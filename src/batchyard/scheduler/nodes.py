@@ -3,6 +3,8 @@
 Each step changes the fleet (memory) and the tick's ``NodeBook`` (the rows) together, and names
 what the executor must do after the commit (``tick.provisions``, ``tick.retirements``). Nodes of
 named environments record what happens to them as activities; anonymous nodes have no one to tell.
+Entering CREATED (once, when made), RUNNING (from idle), CREATION_FAILED, ABNORMAL or DELETING is
+reported to the tick's notices, for the subscriptions of the node's environment or job.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def make(
         state=NodeState.SUBMITTED,
         instance_type=instance_type,
         resources=resources,
+        created_at=tick.now,
     )
     tick.fleet.add(node)
     tick.book.insert(
@@ -174,6 +177,9 @@ def ready(tick: Tick, node: Node, handle: str) -> None:
     tick.fleet.set_state(node, state)
     tick.book.set(node, state=state.value, handle=handle, ready_time=tick.now)
     end_activity(tick, node, ActivityState.SUCCEED)
+    tick.notices.node(node, NodeState.CREATED)
+    if state is NodeState.RUNNING:
+        tick.notices.node(node, state)
 
 
 def creation_failed(tick: Tick, node: Node, reason: str) -> None:
@@ -182,6 +188,7 @@ def creation_failed(tick: Tick, node: Node, reason: str) -> None:
     tick.fleet.set_state(node, NodeState.CREATION_FAILED)
     tick.book.set(node, state=NodeState.CREATION_FAILED.value, reason=reason)
     end_activity(tick, node, ActivityState.FAILED, reason)
+    tick.notices.node(node, NodeState.CREATION_FAILED)
     if node.env_pk is None:
         gone(tick, node)
 
@@ -191,6 +198,7 @@ def lost(tick: Tick, node: Node, reason: str) -> None:
     ended) and, in a named environment, another is made now (``RECREATE``, the one policy)."""
     tick.fleet.set_state(node, NodeState.ABNORMAL)
     tick.book.set(node, state=NodeState.ABNORMAL.value, reason=reason)
+    tick.notices.node(node, NodeState.ABNORMAL)
     if node.env_pk is None:
         retire(tick, node)
     else:
@@ -203,6 +211,7 @@ def assign(tick: Tick, node: Node, attempt_pk: int) -> None:
     if node.state is NodeState.CREATED:
         tick.fleet.set_state(node, NodeState.RUNNING)
         tick.book.set(node, state=NodeState.RUNNING.value)
+        tick.notices.node(node, NodeState.RUNNING)
 
 
 def freed(tick: Tick, node: Node, attempt_pk: int, held_by: Instance | None = None) -> None:
@@ -241,6 +250,8 @@ def retire(tick: Tick, node: Node, kind: ActivityType | None = None, cause: str 
     """Take a node out of service: at once if idle, after the attempts assigned to it if busy."""
     if kind is not None:
         begin_activity(tick, node, kind, cause)
+    if node.state not in (NodeState.DELETING, NodeState.SUBMITTED):  # a node never made is not deleted
+        tick.notices.node(node, NodeState.DELETING)
     if node.held_by is not None:
         tick.fleet.hold(node, None)
     if node.queue:

@@ -52,6 +52,7 @@ def _roll_up_tasks(tick: Tick, task_pks: Iterable[int]) -> list[tuple[Any, State
             moved.append((row, state))
     ends = [(row.pk, state, tick.now if state in TERMINAL else None) for row, state in moved]
     scheduling.set_task_states(tick.conn, ends)
+    tick.notices.tasks_moved(moved)
     return moved
 
 
@@ -77,11 +78,11 @@ def _resolve(tick: Tick, task_pk: int, depend_on: str) -> bool:
     if not ready:
         return False
     if culprit is None:
-        scheduling.move_all(tick.conn, task_pk, State.PENDING, State.RUNNABLE, {"runnable_time": tick.now})
+        tick.move_all(task_pk, State.PENDING, State.RUNNABLE, {"runnable_time": tick.now})
     else:
         reason = f"Not run: predecessor task `{culprit.name}` ended {culprit.state.value} ({depend_on})."
         values = {"reason": reason, "end_time": tick.now}
-        scheduling.move_all(tick.conn, task_pk, State.PENDING, State.FAILED, values)
+        tick.move_all(task_pk, State.PENDING, State.FAILED, values)
     return True
 
 
@@ -96,5 +97,7 @@ def _roll_up_jobs(tick: Tick, job_pks: Sequence[int]) -> None:
             reason = f"Task `{scheduling.first_failed_task(tick.conn, job.pk)}` ended {state.value}."
         states.append(JobState(job.pk, state, tick.now if state in TERMINAL else None, reason))
         unfinished[(job.account, job.region)] += unfinished_delta(job.state, state.value)
+        if state.value != job.state:
+            tick.notices.job_moved(job.pk, State(job.state), state)
     scheduling.set_job_states(tick.conn, states)
     add_unfinished(tick.conn, unfinished)

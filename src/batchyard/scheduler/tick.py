@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from batchyard.domain.attempts import AttemptSpec
+from batchyard.domain.states import State
 from batchyard.executors.base import NodeSpec
 from batchyard.metrics.scheduler import TickTally
 from batchyard.scheduler.batch import Batch
 from batchyard.scheduler.fleet import Fleet, Node
 from batchyard.scheduler.ledger import Ledger
+from batchyard.scheduler.notices import Notices
 from batchyard.scheduler.task_cache import TaskCache
 from batchyard.store import nodes as node_store
+from batchyard.store import scheduling
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Tick:
     ledger: Ledger
     fleet: Fleet
     runtimes: TaskCache
+    notices: Notices  # the events it stores, written with it
     book: NodeBook = field(default_factory=NodeBook)
     touched: set[int] = field(default_factory=set)
     envs: set[int] = field(default_factory=set)  # environments whose node count may need mending
@@ -74,4 +78,10 @@ class Tick:
     tally: TickTally = field(default_factory=TickTally)  # recorded in the metrics once committed
 
     def batch(self) -> Batch:
-        return Batch(self.touched)
+        return Batch(self.touched, self.notices)
+
+    def move_all(self, task_pk: int, source: State, target: State, values: dict[str, Any]) -> int:
+        """Move every instance of a task in ``source`` at once; their events are stored first, while
+        ``source`` still says which instances they are."""
+        self.notices.instances_moving(self.conn, task_pk, source, target)
+        return scheduling.move_all(self.conn, task_pk, source, target, values)

@@ -23,6 +23,8 @@ Rules batchyard decided where the documentation is silent (value rules are in ``
   in place of the old. Attached nodes are detached, not terminated.
 - An instance id is a node at most once anywhere: attaching one that is a node already, or about to
   be, is ``UnsupportedOperation.InstancesNotAllowToAttach``.
+- ``COMPUTE_ENV_CREATED`` is stored in the transaction that creates the environment;
+  ``COMPUTE_ENV_DELETED`` by the scheduler, when the environment is gone with its last node.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from batchyard.config.settings import Settings
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import ENV_ID, INSTANCE_ID, NODE_ID, new_id
 from batchyard.domain.nodes import RECREATE, EnvChange
+from batchyard.domain.notifications import ENV_CREATED, Subscription
 from batchyard.schema.common import Filter
 from batchyard.schema.compute_envs import (
     ComputeEnvCreateInfo,
@@ -56,8 +59,9 @@ from batchyard.service import env_rules, env_views, listing
 from batchyard.service.context import Caller, Wake
 from batchyard.service.env_validation import placement_zone
 from batchyard.service.fields import check_client_token
-from batchyard.store import envs
+from batchyard.store import envs, outbox
 from batchyard.store.database import Database
+from batchyard.store.subscriptions import subscribe
 
 ENVS_LIMIT_DEFAULT: Final = 20
 ENVS_LIMIT_MAX: Final = 100
@@ -87,8 +91,11 @@ def find_changeable_env(conn: Connection, caller: Caller, env_id: str) -> Any:
 
 
 class ComputeEnvService:
-    def __init__(self, db: Database, settings: Settings, settle: Wake) -> None:
+    def __init__(self, db: Database, settings: Settings, settle: Wake, notify: Wake = lambda: None) -> None:
+        """``notify``: tells the delivery of notifications that events were stored."""
         self._db = db
+        self._notify = notify
+        self._topics = frozenset(settings.notifications.topics)
         self._zones = settings.zones
         self._instance_types = settings.instance_types
         self._env_quota = settings.quotas.compute_envs
@@ -98,7 +105,7 @@ class ComputeEnvService:
     # Environments --------------------------------------------------------------------------------
 
     def create(self, caller: Caller, request: CreateComputeEnvRequest) -> str:
-        env = self._new_env(caller, request)
+        env, wanted = self._new_env(caller, request)
         for _ in range(_ID_ATTEMPTS):
             try:
                 with self._db.write() as conn:
@@ -109,9 +116,13 @@ class ComputeEnvService:
                     env_pk = envs.insert_env(conn, env)
                     cause = f"CreateComputeEnv: the capacity is {env.desired}"
                     envs.record_change(conn, env_pk, EnvChange.RECONCILE, cause, [], env.create_time)
+                    subscribe(conn, wanted, env_pk=env_pk)
+                    outbox.add(conn, _created_events(env, wanted))
             except envs.DuplicateEnvId:
                 env = replace(env, env_id=new_id("env"))
                 continue
+            if any(s.event == ENV_CREATED for s in wanted):
+                self._notify()
             self._settle()
             return env.env_id
         raise ApiError("InternalError", "Could not allocate a compute environment id; please retry.")
@@ -259,13 +270,17 @@ class ComputeEnvService:
 
     # Helpers ---------------------------------------------------------------------------------------
 
-    def _new_env(self, caller: Caller, request: CreateComputeEnvRequest) -> envs.NewEnv:
+    def _new_env(
+        self, caller: Caller, request: CreateComputeEnvRequest
+    ) -> tuple[envs.NewEnv, list[Subscription]]:
         spec = request.ComputeEnv
-        kind = env_rules.check_named_env(spec, self._zones, caller.region, self._instance_types)
+        kind, wanted = env_rules.check_named_env(
+            spec, self._zones, caller.region, self._instance_types, self._topics
+        )
         env_rules.check_capacity(spec.DesiredComputeNodeCount, 0, self._node_quota)
         zone = placement_zone(self._zones, caller.region, request.Placement)
         check_client_token(request.ClientToken)
-        return envs.NewEnv(
+        env = envs.NewEnv(
             env_id=new_id("env"),
             account=caller.account,
             region=caller.region,
@@ -281,6 +296,7 @@ class ComputeEnvService:
             client_token=request.ClientToken,
             create_time=time.time(),
         )
+        return env, wanted
 
     @staticmethod
     def _earlier(conn: Connection, caller: Caller, token: str | None) -> Any:
@@ -328,6 +344,15 @@ def _replay(earlier: Any, create_info: dict[str, Any]) -> str:
             "with a different request.",
         )
     return str(earlier.env_id)
+
+
+def _created_events(env: envs.NewEnv, wanted: list[Subscription]) -> list[outbox.Event]:
+    batch = {"EnvId": env.env_id, "EnvName": env.name}
+    return [
+        outbox.Event(s.topic, s.event, env.create_time, env.region, batch, s.vars_json())
+        for s in wanted
+        if s.event == ENV_CREATED
+    ]
 
 
 def _check_type_change(conn: Connection, env: Any) -> None:

@@ -7,16 +7,17 @@ Rules batchyard decided where the documentation is silent:
 - ``EnvName`` must not be empty and holds at most 60 characters, ``EnvDescription`` 200.
 - ``DesiredComputeNodeCount`` is at least 0; with the attached nodes it is bounded by the
   ``nodes_per_env`` quota (``InvalidParameterValue.LimitExceeded``).
-- ``MountDataDisks``, ``Authentications``, ``InputMappings`` and ``Notifications`` change what a node
-  does and are refused until implemented; the CVM details of ``EnvData`` are checked where a format is
-  known and otherwise have no effect, as for a task's anonymous environment.
+- ``MountDataDisks``, ``Authentications`` and ``InputMappings`` change what a node does and are
+  refused until implemented; ``Notifications`` must name topics the server delivers to. The CVM
+  details of ``EnvData`` are checked where a format is known and otherwise have no effect, as for a
+  task's anonymous environment.
 - The create info kept for DescribeComputeEnvCreateInfo is the request as given, with the login
   password masked: it is never stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from re import Pattern
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from batchyard.config.catalog import InstanceType
 from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import NODE_ID
 from batchyard.domain.nodes import TERMINABLE, NodeState, Origin
+from batchyard.domain.notifications import ENV_EVENTS, Subscription
 from batchyard.schema.common import EnvData, Filter
 from batchyard.schema.compute_envs import ComputeEnvData, CreateComputeEnvRequest, NamedComputeEnv
 from batchyard.service import limits, listing
@@ -36,7 +38,7 @@ from batchyard.service.env_validation import (
     requested_types,
 )
 from batchyard.service.fields import check_choice, check_length, check_tags
-from batchyard.service.notification_validation import ENV_EVENTS, check_notifications
+from batchyard.service.notification_validation import check_notifications
 
 WHERE: Final = "ComputeEnv"
 NODE_FILTER: Final = "compute-node-id"  # DescribeComputeEnvActivities' one filter
@@ -49,8 +51,10 @@ def check_named_env(
     zones: Mapping[str, list[str]],
     region: str,
     instance_types: Mapping[str, InstanceType],
-) -> str:
-    """Every value rule of a ``NamedComputeEnv``, in member order; returns its instance type."""
+    topics: Collection[str],
+) -> tuple[str, list[Subscription]]:
+    """Every value rule of a ``NamedComputeEnv``, in member order; returns its instance type and what
+    its notifications subscribe to (``topics``: those this server delivers to)."""
     check_texts(spec.EnvName, spec.EnvDescription, f"{WHERE}.")
     check_not_negative(spec.DesiredComputeNodeCount, f"{WHERE}.DesiredComputeNodeCount")
     check_env_type(spec.EnvType, WHERE)
@@ -58,13 +62,13 @@ def check_named_env(
     check_data_zones(zones, region, spec.EnvData, WHERE)
     kind = one_type(spec.EnvData, instance_types)
     refuse_not_yet(spec, NOT_YET, WHERE)
-    check_notifications(spec.Notifications or [], f"{WHERE}.Notifications", ENV_EVENTS)
+    wanted = check_notifications(spec.Notifications or [], topics, f"{WHERE}.Notifications", ENV_EVENTS)
     where = f"{WHERE}.ActionIfComputeNodeInactive"
     check_choice(spec.ActionIfComputeNodeInactive, limits.ACTIONS_IF_INACTIVE, where)
     _check_resource_retries(spec.ResourceMaxRetryCount)
     check_tags(spec.Tags or [], f"{WHERE}.Tags")
     check_choice(spec.NotificationTarget, limits.NOTIFICATION_TARGETS, f"{WHERE}.NotificationTarget")
-    return kind
+    return kind, wanted
 
 
 def check_texts(name: str | None, description: str | None, prefix: str) -> None:

@@ -1,38 +1,42 @@
 """Checks on ``Job.Notifications`` and ``ComputeEnv.Notifications``, so a user learns of a malformed
-one with its documented code.
+one with its documented code, and the subscriptions a valid one stands for.
 
-Delivery (CMQ / TDMQ topics) is not implemented, so even a valid configuration is then refused
-rather than accepted and never delivered.
+A topic is a name the server's configuration maps to a sink (``[notifications.topics]``). A topic the
+server does not know is refused with ``InvalidParameter.NotificationTopicName`` rather than accepted:
+its events would have nowhere to go, and the user would wait for messages that never come.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final
+from collections.abc import Collection
 
 from batchyard.domain.errors import ApiError
+from batchyard.domain.notifications import JOB_EVENTS, TOPIC_NAME, TOPIC_NAME_MAX, Subscription
 from batchyard.schema.common import Notification
-
-TOPIC_NAME_MAX: Final = 64
-_TOPIC_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_STATES: Final = ("RUNNING", "SUCCEED", "FAILED", "FAILED_INTERRUPTED")
-_NODE_EVENTS: Final = [
-    f"COMPUTE_NODE_{s}" for s in ("CREATED", "CREATION_FAILED", "RUNNING", "ABNORMAL", "DELETING")
-]
-# The events each action may subscribe to (the ``EventConfig`` model says which action each suits).
-JOB_EVENTS: Final = frozenset(
-    [f"{scope}_{state}" for scope in ("JOB", "TASK", "TASK_INSTANCE") for state in _STATES] + _NODE_EVENTS
-)
-ENV_EVENTS: Final = frozenset(["COMPUTE_ENV_CREATED", "COMPUTE_ENV_DELETED", *_NODE_EVENTS])
 
 
 def check_notifications(
-    notifications: list[Notification], where: str = "Job.Notifications", events: frozenset[str] = JOB_EVENTS
-) -> None:
+    notifications: list[Notification],
+    topics: Collection[str],
+    where: str = "Job.Notifications",
+    events: frozenset[str] = JOB_EVENTS,
+) -> list[Subscription]:
+    """``topics``: the topics this server delivers to. Returns one subscription per event and topic."""
+    wanted: list[Subscription] = []
     for i, notification in enumerate(notifications):
         _check_notification(notification, f"{where}.{i}", events)
-    if notifications:
-        raise ApiError("InvalidParameterValue", f"{where} is not supported by this server yet.")
+        _check_configured(notification.TopicName, f"{where}.{i}", topics)
+        wanted.extend(_subscriptions(notification))
+    return wanted
+
+
+def _subscriptions(notification: Notification) -> list[Subscription]:
+    return [
+        Subscription(
+            notification.TopicName, config.EventName, tuple((v.Name, v.Value) for v in config.EventVars)
+        )
+        for config in notification.EventConfigs
+    ]
 
 
 def _check_notification(notification: Notification, where: str, events: frozenset[str]) -> None:
@@ -57,8 +61,17 @@ def _check_topic(name: str, where: str) -> None:
             "InvalidParameter.NotificationTopicNameTooLong",
             f"`{where}.TopicName` must be at most {TOPIC_NAME_MAX} characters.",
         )
-    if not _TOPIC_NAME.fullmatch(name):
+    if not TOPIC_NAME.fullmatch(name):
         raise ApiError(
             "InvalidParameter.NotificationTopicName",
             f"`{where}.TopicName` must start with a letter and hold only letters, digits, '_' and '-'.",
+        )
+
+
+def _check_configured(name: str, where: str, topics: Collection[str]) -> None:
+    if name not in topics:
+        raise ApiError(
+            "InvalidParameter.NotificationTopicName",
+            f"`{where}.TopicName` `{name}` is not a topic of this server: its administrator maps topic "
+            "names to webhook URLs under [notifications.topics] in the server's configuration file.",
         )

@@ -38,6 +38,7 @@ class JobSubmitter:
         self._zones = settings.zones
         self._instance_types = settings.instance_types
         self._job_quota = settings.quotas.unfinished_jobs
+        self._topics = frozenset(settings.notifications.topics)
         self._wake = wake
 
     def submit(self, caller: Caller, request: SubmitJobRequest) -> str:
@@ -67,7 +68,9 @@ class JobSubmitter:
         """The job to insert, and the named environments its tasks run in."""
         zone = placement_zone(self._zones, caller.region, request.Placement)
         spec = request.Job
-        _check_job_fields(spec, request.ClientToken)
+        _check_job_fields(spec)
+        subscriptions = check_notifications(spec.Notifications or [], self._topics)
+        check_client_token(request.ClientToken)
         names = [task_name(task.TaskName, f"Job.Tasks.{i}.TaskName") for i, task in enumerate(spec.Tasks)]
         _check_unique(names)
         edges = sorted({(d.StartTask, d.EndTask) for d in spec.Dependences or []})
@@ -114,6 +117,7 @@ class JobSubmitter:
             create_time=time.time(),
             tasks=tasks,
             edges=edges,
+            subscriptions=subscriptions,
         ), used
 
     def _named_envs(self, caller: Caller, tasks: list[Task]) -> dict[str, Any]:
@@ -135,7 +139,7 @@ def _check_envs_still_usable(conn: Connection, caller: Caller, env_ids: set[str]
         )
 
 
-def _check_job_fields(job: Job, client_token: str | None) -> None:
+def _check_job_fields(job: Job) -> None:
     if job.JobName is not None and len(job.JobName) > limits.JOB_NAME_MAX:
         raise ApiError(
             "InvalidParameter.JobNameTooLong", f"JobName must be at most {limits.JOB_NAME_MAX} characters."
@@ -157,8 +161,6 @@ def _check_job_fields(job: Job, client_token: str | None) -> None:
     check_choice(job.StateIfCreateCvmFailed, limits.STATES_IF_CREATE_CVM_FAILED, "Job.StateIfCreateCvmFailed")
     check_choice(job.NotificationTarget, limits.NOTIFICATION_TARGETS, "Job.NotificationTarget")
     check_tags(job.Tags or [], "Job.Tags")
-    check_notifications(job.Notifications or [])
-    check_client_token(client_token)
 
 
 def _check_total_instances(tasks: list[Task]) -> None:

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from batchyard.domain.notifications import Subscription
 from batchyard.domain.states import State
 from batchyard.domain.task_spec import TaskSpec
+from batchyard.store.subscriptions import subscribe
 from batchyard.store.tables import COUNTER, dependences, instances, job_tags, jobs, tasks
 
 _INSTANCE_CHUNK = 20_000
@@ -51,6 +53,7 @@ class NewJob:
     create_time: float
     tasks: Sequence[NewTask]
     edges: Sequence[tuple[str, str]]
+    subscriptions: Sequence[Subscription] = ()  # its Notifications, one per event and topic
 
 
 class DuplicateJobId(Exception):
@@ -75,6 +78,7 @@ def insert_job(conn: Connection, job: NewJob) -> int:
         )
     for task in job.tasks:
         _insert_instances(conn, task_pks[task.name], task, job.create_time)
+    subscribe(conn, job.subscriptions, job_pk=job_pk)
     return job_pk
 
 

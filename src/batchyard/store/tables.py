@@ -297,3 +297,43 @@ usage_samples = Table(
     Column("memory", Float),
     Column("disk", Float),
 )
+
+# What jobs and environments asked to be told (their Notifications), one row per event and topic,
+# written with the job or the environment. Numbered for ever (AUTOINCREMENT), so that the scheduler
+# learns of new ones by reading the rows after the last it saw.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("job_pk", Integer, ForeignKey("jobs.pk", ondelete="CASCADE")),
+    Column("env_pk", Integer, ForeignKey("compute_envs.pk", ondelete="CASCADE")),
+    Column("topic", String(64), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("event_vars", Text, nullable=False),  # JSON [{"Name", "Value"}], echoed in each message
+    Index("ix_subscriptions_job", "job_pk"),
+    Index("ix_subscriptions_env", "env_pk"),
+    sqlite_autoincrement=True,
+)
+
+# The transactional outbox: events waiting to be delivered, written in the transaction of the change
+# they tell, deleted once their topic's sink took them. ``batch`` and ``event_vars`` are JSON text that
+# the delivery parses row by row, so one damaged row cannot stop the others. An instance event keeps
+# its index apart (``idx``), so the events of many instances are one INSERT … SELECT. The key, never
+# reused, is the event's id for receivers that deduplicate.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(64), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("event_time", Float, nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("batch", Text, nullable=False),  # the message's Batch object, TaskInstanceIndex aside
+    Column("idx", Integer),  # TaskInstanceIndex of an instance event
+    Column("event_vars", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # failed deliveries so far
+    Column("due_time", Float, nullable=False),  # not tried again before this
+    Column("last_error", Text, nullable=False, server_default=""),
+    Index("ix_outbox_due", "topic", "due_time", "pk"),
+    sqlite_autoincrement=True,
+)
