@@ -228,6 +228,21 @@ def test_package_that_is_not_an_archive_fails_at_once(objects: Objects, sdk: Cli
             {"Application": {"DeliveryForm": "LOCAL", "PackagePath": COS + "a.tgz", "Command": "true"}},
             "InvalidParameter.InvalidParameterCombination",
         ),
+        ({"RedirectLocalInfo": {"StdoutLocalPath": "/usr/logs/"}}, "InvalidParameterValue.LocalPath"),
+        ({"RedirectLocalInfo": {"StderrLocalFileName": "err.log"}}, "InvalidParameterValue.LocalPath"),
+        (
+            {"RedirectLocalInfo": {"StdoutLocalPath": "/logs/", "StdoutLocalFileName": "a/b.log"}},
+            "InvalidParameterValue.LocalPath",
+        ),
+        (
+            {
+                "RedirectLocalInfo": {
+                    **{"StdoutLocalPath": "/logs/", "StdoutLocalFileName": "all.log"},
+                    **{"StderrLocalPath": "/logs", "StderrLocalFileName": "all.log"},
+                }
+            },
+            "InvalidParameterValue.LocalPath",
+        ),
     ],
 )
 def test_bad_mappings_and_packages_are_refused_at_submit(
@@ -265,3 +280,26 @@ def test_absolute_path_in_a_system_folder_is_refused(sdk: Client) -> None:
     with pytest.raises(TencentCloudSDKException) as info:
         submit(sdk, task("t", "true", **mappings))
     assert info.value.code == "InvalidParameterValue.LocalPath"
+
+
+def test_logs_can_be_read_where_redirect_local_info_puts_them(sdk: Client) -> None:
+    """RedirectLocalInfo: the command finds its own logs at the local paths it named, file names'
+    placeholders filled in, read-only (what is uploaded stays what the command wrote)."""
+    command = (
+        'echo "to stdout"; cat "/logs/batch/out.$BATCH_TASK_INSTANCE_INDEX.txt" >&2; ls /logs/batch >&2; '
+        "(echo forged > /logs/batch/out.1.txt) 2>/dev/null || echo read-only >&2"
+    )
+    local = {"StdoutLocalPath": "/logs/batch/", "StdoutLocalFileName": "out.${BATCH_TASK_INSTANCE_INDEX}.txt"}
+    local["StderrLocalPath"] = "/logs/batch"
+    job_id = submit(sdk, task("t", command, TaskInstanceNum=2, RedirectLocalInfo=local))
+    assert wait_job(sdk, job_id).JobState == "SUCCEED"
+    params = {"JobId": job_id, "TaskName": "t", "TaskInstanceIndexes": [1]}
+    log = call(sdk, "DescribeTaskLogs", params).TaskInstanceLogSet[0]
+    assert decode_log(log.StdoutLog) == "to stdout\n"
+    assert decode_log(log.StderrLog).split("\n") == [
+        "to stdout",
+        "out.1.txt",
+        f"stderr.{job_id}.t.1.log",
+        "read-only",
+        "",
+    ]

@@ -247,3 +247,6 @@ def test_without_a_sandbox_absolute_destination_paths_are_refused(unsandboxed: S
     with pytest.raises(TencentCloudSDKException, match="sandbox") as refused:
         submit(client, task("t", "true", InputMappings=[mapping]))
     assert "docs/security.md" in str(refused.value)
+    with pytest.raises(TencentCloudSDKException, match="sandbox") as refused:
+        submit(client, task("t", "true", RedirectLocalInfo={"StdoutLocalPath": "/logs/"}))
+    assert refused.value.code == "InvalidParameterValue.LocalPath"

@@ -12,10 +12,13 @@ from typing import NamedTuple
 
 @dataclass(frozen=True)
 class Redirect:
-    """Where an attempt's log goes once it ends (a ``cos://`` URL), or nowhere."""
+    """Where an attempt's log goes once it ends (a ``cos://`` URL), or nowhere; and the absolute path
+    inside the sandbox where the command can read it while it runs (RedirectLocalInfo), or none."""
 
     stdout: str | None
     stderr: str | None
+    stdout_local: str | None = None
+    stderr_local: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,12 @@ class TaskSpec:
     stderr_path: str | None = None
     stdout_name: str | None = None
     stderr_name: str | None = None
+    # RedirectLocalInfo: the folder inside the node where each log can also be read while the command
+    # runs, and its file name template (None: the default name); since #8
+    stdout_local_path: str | None = None
+    stderr_local_path: str | None = None
+    stdout_local_name: str | None = None
+    stderr_local_name: str | None = None
     max_retry: int = 0
     timeout: int = 86400
     failed_action: str = "TERMINATE"

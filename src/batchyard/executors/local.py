@@ -446,7 +446,7 @@ class LocalExecutor:
         if sandbox is None:
             command_line, command, env = (), spec.command, attempt_environment(spec, node_env)
         else:
-            command_line = sandbox.argv(workspace.workdir, spec.binds)
+            command_line = sandbox.argv(workspace.workdir, (*spec.binds, *workspace.log_binds(spec.redirect)))
             command, env = sandboxed_attempt(spec, node_env)
         journal = journal_path(paths.job_folder)
         line = [*runner, *command_line]

@@ -21,6 +21,8 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from batchyard.domain.attempts import Bind, Redirect
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -37,6 +39,12 @@ class Workspace:
 
     def log(self, stream: str) -> str:
         return self.stdout if stream == "stdout" else self.stderr
+
+    def log_binds(self, redirect: Redirect) -> tuple[Bind, ...]:
+        """The logs shown read-only where RedirectLocalInfo puts them inside the sandbox: the command
+        can read its own output while it runs, and cannot change what the server uploads."""
+        pairs = ((self.stdout, redirect.stdout_local), (self.stderr, redirect.stderr_local))
+        return tuple(Bind(source, target, False) for source, target in pairs if target)
 
     def make(self) -> None:
         os.makedirs(self.workdir, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ class CachedTask:
     fault: str | None = None  # why this task's stored spec cannot be run; its instances then fail
 
     def attempt(self, attempt_pk: int, index: int, node_id: str) -> AttemptSpec:
+        spec = self.spec
         return AttemptSpec(
             attempt_pk=attempt_pk,
             node_id=node_id,
@@ -41,19 +43,26 @@ class CachedTask:
             task_name=self.name,
             index=index,
             instance_num=self.instance_num,
-            command=self.spec.command,
-            env=self.spec.env,
+            command=spec.command,
+            env=spec.env,
             redirect=Redirect(
-                stdout=self._redirect(self.spec.stdout_path, self.spec.stdout_name, "stdout", index),
-                stderr=self._redirect(self.spec.stderr_path, self.spec.stderr_name, "stderr", index),
+                stdout=self._redirect(spec.stdout_path, spec.stdout_name, "stdout", index),
+                stderr=self._redirect(spec.stderr_path, spec.stderr_name, "stderr", index),
+                stdout_local=self._local(spec.stdout_local_path, spec.stdout_local_name, "stdout", index),
+                stderr_local=self._local(spec.stderr_local_path, spec.stderr_local_name, "stderr", index),
             ),
-            data=DataPlan(self.spec.inputs, self.spec.outputs, self.spec.package),
+            data=DataPlan(spec.inputs, spec.outputs, spec.package),
         )
 
     def _redirect(self, directory: str | None, template: str | None, stream: str, index: int) -> str | None:
         if not directory:
             return None
         return directory + log_file_name(template, stream, self.job_id, self.name, index)
+
+    def _local(self, folder: str | None, template: str | None, stream: str, index: int) -> str | None:
+        if not folder:
+            return None
+        return posixpath.join(folder, log_file_name(template, stream, self.job_id, self.name, index))
 
 
 class TaskCache:

@@ -21,7 +21,7 @@ from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import ENV_ID
 from batchyard.domain.redirect import log_file_name
 from batchyard.domain.task_spec import TaskSpec
-from batchyard.schema.common import Application, RedirectInfo, Task
+from batchyard.schema.common import Application, RedirectInfo, RedirectLocalInfo, Task
 from batchyard.service import limits
 from batchyard.service import mapping_validation as mappings
 from batchyard.service.env_validation import (
@@ -93,11 +93,11 @@ def task_spec(
     """``env_types``: the instance type of each named environment the caller may run tasks in;
     ``sandboxed``: whether attempts run in a sandbox, which absolute mapping paths need."""
     refuse_not_yet(task, NOT_YET, where)
-    _check_local_redirect(task, where)
     kind = _instance_type(task, where, instance_types, env_types)
     redirect = task.RedirectInfo or RedirectInfo()
     stdout = _redirect(task, redirect.StdoutRedirectPath, redirect.StdoutRedirectFileName, "stdout", where)
     stderr = _redirect(task, redirect.StderrRedirectPath, redirect.StderrRedirectFileName, "stderr", where)
+    local_out, local_err = _local_logs(task, where, sandboxed)
     return TaskSpec(
         command=_command(task.Application, f"{where}.Application"),
         env=_env(task, where),
@@ -109,6 +109,10 @@ def task_spec(
         stderr_path=stderr[0],
         stdout_name=stdout[1],
         stderr_name=stderr[1],
+        stdout_local_path=local_out[0],
+        stdout_local_name=local_out[1],
+        stderr_local_path=local_err[0],
+        stderr_local_name=local_err[1],
         max_retry=_max_retry(task.MaxRetryCount),
         timeout=_timeout(task.Timeout, where),
         failed_action=_failed_action(task.FailedAction, where),
@@ -187,19 +191,47 @@ def _named_env_type(
     return name, catalog_type(name, instance_types)
 
 
-def _check_local_redirect(task: Task, where: str) -> None:
-    info = task.RedirectLocalInfo
-    if info is None:
-        return
-    for name in ("StdoutLocalPath", "StderrLocalPath"):
-        path = getattr(info, name)
-        if path and not path.startswith("/"):
-            raise ApiError(
-                "InvalidParameterValue.LocalPath", f"`{where}.RedirectLocalInfo.{name}` must be absolute."
-            )
-    raise ApiError(
-        "InvalidParameterValue", f"`{where}.RedirectLocalInfo` is not supported by this server yet."
+def _local_redirect(task: Task, stream: str, where: str, sandboxed: bool) -> tuple[str | None, str | None]:
+    """RedirectLocalInfo's folder and file name template for one log: a file the sandbox shows the
+    command at that absolute path, so it follows the rules of an absolute mapping path."""
+    info = task.RedirectLocalInfo or RedirectLocalInfo()
+    label = stream.capitalize()
+    path, name = getattr(info, f"{label}LocalPath"), getattr(info, f"{label}LocalFileName")
+    at = f"{where}.RedirectLocalInfo.{label}Local"
+    if name:
+        _local_file_name(name, f"{at}FileName")
+    if not path:
+        if name:
+            raise ApiError("InvalidParameterValue.LocalPath", f"`{at}FileName` needs `{at}Path`.")
+        return None, None
+    if not path.startswith("/"):
+        raise ApiError("InvalidParameterValue.LocalPath", f"`{at}Path` must be absolute.")
+    folder = mappings.local_path(path, f"{at}Path", sandboxed)
+    longest = log_file_name(
+        name, stream, "job-00000000", task.TaskName or "", max(0, (task.TaskInstanceNum or 1) - 1)
     )
+    _local_file_name(longest, f"{at}FileName, once expanded,")
+    return folder, name or None
+
+
+def _local_file_name(name: str, where: str) -> None:
+    """A file name as object names are checked, under the code for local paths."""
+    try:
+        check_file_name(name, where)
+    except ApiError as exc:
+        raise ApiError("InvalidParameterValue.LocalPath", exc.message) from None
+
+
+def _local_logs(task: Task, where: str, sandboxed: bool) -> tuple[tuple[str | None, str | None], ...]:
+    """Both logs' local places (stdout's, stderr's); one file cannot be both."""
+    stdout = _local_redirect(task, "stdout", where, sandboxed)
+    stderr = _local_redirect(task, "stderr", where, sandboxed)
+    if stdout[0] is not None and stdout == stderr:
+        raise ApiError(
+            "InvalidParameterValue.LocalPath",
+            f"`{where}.RedirectLocalInfo` names the same file for stdout and stderr.",
+        )
+    return stdout, stderr
 
 
 def _redirect(
