@@ -113,7 +113,8 @@ REFUSED_REQUEST_MEMBERS: dict[tuple[str, str], str] = {}
 
 # Response members the SDK does not know. An older official DescribeTask example shows each
 # instance's StateIfCreateCvmFailed, which the current SDK model dropped (API_NOTES §2.2); kept.
-EXTRA_RESPONSE_MEMBERS = {("TaskInstanceView", "StateIfCreateCvmFailed")}
+# DescribeJob's tasks say why their waiting instances wait (docs/semantics.md, "Why an instance waits").
+EXTRA_RESPONSE_MEMBERS = {("TaskInstanceView", "StateIfCreateCvmFailed"), ("TaskView", "StateReason")}
 
 # Members null until the thing they describe has happened, beyond those the API schema lets be null.
 # Each is null in an official example or said to be empty by its SDK description.

@@ -120,6 +120,34 @@ def test_job_json_carries_the_job_and_its_failed_instances(
     }
 
 
+def test_job_says_why_the_tasks_that_wait_are_waiting(
+    srv: Server, home: Path, sdk: batch_client.BatchClient
+) -> None:
+    job_id = submit(sdk, task("capped", unique_sleep(30), TaskInstanceNum=3, MaxConcurrentNum=1))
+    reason = "the task's MaxConcurrentNum (1) is reached"
+    try:
+        wait_for(lambda: _first_waiting_reason(sdk, job_id) == reason)
+        output = ok(invoke("job", job_id, home=home, srv=srv))
+        printed = json_of(invoke("job", job_id, "-o", "json", home=home, srv=srv))
+    finally:
+        call(sdk, "TerminateJob", {"JobId": job_id})
+
+    assert "Waiting tasks" in output
+    waiting = [r for r in rows(output, "capped") if r[1:3] == ["2", "the"]]
+    assert [" ".join(r[2:]) for r in waiting] == [reason]
+    assert printed["WaitingTasks"] == [{"TaskName": "capped", "WaitingCount": 2, "StateReason": reason}]
+
+
+def _first_waiting_reason(sdk: batch_client.BatchClient, job_id: str) -> str:
+    params = {
+        "JobId": job_id,
+        "TaskName": "capped",
+        "Filters": [{"Name": "task-instance-state", "Values": ["RUNNABLE"]}],
+    }
+    found = call(sdk, "DescribeTask", params).TaskInstanceSet
+    return str(found[0].StateReason) if len(found) == 2 else ""
+
+
 def test_an_unknown_job_is_the_apis_error_on_one_line(srv: Server, home: Path) -> None:
     line = one_red_line(invoke("job", "job-00000000", home=home, srv=srv), 3)
     assert line.startswith("ResourceNotFound.Job: ")

@@ -11,6 +11,7 @@ from batchyard.domain.errors import ApiError
 from batchyard.domain.ids import is_job_id, new_id
 from batchyard.domain.redirect import log_file_name
 from batchyard.domain.states import State
+from batchyard.domain.waiting import WORDING, Wait, predecessors_unfinished, say
 from batchyard.storage.paths import parse_remote
 
 
@@ -52,6 +53,29 @@ def test_dependency_conditions(
     got_ready, got_culprit = blocking([Predecessor(*p) for p in preds], depend_on)
     assert got_ready is ready
     assert (got_culprit.name if got_culprit else None) == culprit
+
+
+@pytest.mark.parametrize(
+    ("names", "tasks"),
+    [
+        (["a"], 'task "a"'),
+        (["a", "b"], 'tasks "a" and "b"'),
+        (["a", "b", "c"], 'tasks "a", "b" and "c"'),
+        (["a", "b", "c", "d", "e"], 'tasks "a", "b", "c" and 2 more'),
+    ],
+)
+def test_a_pending_reason_names_at_most_three_predecessors(names: list[str], tasks: str) -> None:
+    said = predecessors_unfinished("PRE_TASK_FINISHED", names)
+    assert said == f"waiting for {tasks} to finish (PRE_TASK_FINISHED)"
+
+
+def test_waiting_reasons_spell_counts_of_instances_with_their_noun() -> None:
+    one = say(Wait.BEHIND_TASK, task="x", job="job-12345678", ahead=1)
+    assert one.endswith("(1 instance queued ahead of this task)")
+    assert say(Wait.NO_FREE_NODE, env="env-1", busy=2, nodes=2, ahead=14).endswith(
+        "(2 of 2 busy, 14 instances queued ahead of this task)"
+    )
+    assert set(WORDING) == set(Wait), "every reason has its words"
 
 
 def test_new_ids_have_the_tencent_shape() -> None:

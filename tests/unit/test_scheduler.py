@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pytest
 from scheduling_harness import HUGE, Env, Rig, started, task
+from sqlalchemy import select, update
 
 from batchyard.domain.nodes import ActivityState, ActivityType, NodeState
 from batchyard.domain.resources import Resources
 from batchyard.domain.states import State
 from batchyard.executors.base import Host
 from batchyard.executors.memory import ATTEMPT_LOST
+from batchyard.store.tables import jobs, tasks
 
 pytestmark = pytest.mark.anyio
 
@@ -254,6 +256,51 @@ async def test_a_full_env_does_not_block_another_env(rig: Rig) -> None:
     await rig.until(lambda: len(rig.running(other)) == 1, "env B's task runs")
     assert rig.states(busy) == ["RUNNING", "RUNNABLE"]
     assert rig.running(other)[0].node_id in node_ids(rig, env_b)
+
+
+def wait_reason(rig: Rig, job_id: str, task_name: str = "t") -> str | None:
+    with rig.db.read() as conn:
+        reason: str | None = conn.scalar(
+            select(tasks.c.wait_reason)
+            .join(jobs, jobs.c.pk == tasks.c.job_pk)
+            .where(jobs.c.job_id == job_id, tasks.c.name == task_name)
+        )
+    return reason
+
+
+async def test_reasons_behind_a_blocked_task_follow_the_queue_within_a_second(rig: Rig) -> None:
+    """Tasks behind the first that finds no node are explained at once when one joins the queue, and
+    else at most once a second of the scheduler's clock while the queue drains: one write per task per
+    second, not per tick."""
+    env = await rig.create_env(1)
+    first = await rig.submit(task(instances=3, env=env))
+    await rig.until(lambda: len(rig.running(first)) == 1, "one runs")
+    await rig.submit(task(env=env))
+    third = await rig.submit(task(env=env))
+    ahead = f"no free compute node in {env.env_id} (1 of 1 busy, {{}} instances queued ahead of this task)"
+    await rig.until(lambda: wait_reason(rig, third) == ahead.format(3), "the newcomer is told")
+
+    rig.finish(rig.running(first)[0], ran_for=0.1)
+    await rig.until(lambda: rig.states(first)[1] == "RUNNING", "the next instance runs")
+    await rig.quiet()
+    assert wait_reason(rig, third) == ahead.format(3), "not yet a second later"
+    rig.clock.advance(1.0)
+    await rig.settle()
+    await rig.until(lambda: wait_reason(rig, third) == ahead.format(2), "due: said again")
+
+
+async def test_a_restarted_scheduler_explains_the_queues_again(rig: Rig) -> None:
+    env = await rig.create_env(1)
+    first = await rig.submit(task(instances=2, env=env))
+    second = await rig.submit(task(env=env))
+    ahead = f"no free compute node in {env.env_id} (1 of 1 busy, 1 instance queued ahead of this task)"
+    await rig.until(lambda: wait_reason(rig, second) == ahead, "explained")
+    with rig.db.write() as conn:  # as after an upgrade: nothing said yet
+        conn.execute(update(tasks).values(wait_reason=None))
+
+    await rig.restart()
+    await rig.until(lambda: wait_reason(rig, second) == ahead, "explained again")
+    assert wait_reason(rig, first) == ahead.replace("1 instance", "0 instances")
 
 
 async def test_a_lost_node_in_a_named_env_is_replaced_and_its_attempt_retried(rig: Rig) -> None:

@@ -1,7 +1,8 @@
 """What ``job`` shows, and what ``submit --wait`` ends with: tasks, the DAG, metrics, failed instances.
 
 Built from one ``JobSnapshot``; the failed instances carry their ``StateReason``, which is what a user
-needs to fix a job, so both views end with them.
+needs to fix a job, so both views end with them. ``job`` also says why tasks that wait are waiting,
+the question asked most about a job that has not finished.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def overview(snap: JobSnapshot) -> RenderableType:
         dag_tree(snap.job),
         metrics_table(snap.job),
     ]
-    return Group(*_spaced(parts + failures(snap)))
+    return Group(*_spaced(parts + waiting(snap) + failures(snap)))
 
 
 def summary(snap: JobSnapshot) -> RenderableType:
@@ -109,6 +110,18 @@ def metrics_table(job: Any) -> Table:
     for s in METRIC_FIELDS:
         grid.add_row(state(s), text(tasks[s]), text(instances[s]))
     return grid
+
+
+def waiting(snap: JobSnapshot) -> list[RenderableType]:
+    """Tasks with waiting instances and why they wait; nothing when none waits."""
+    listed = snap.waiting_tasks()
+    if not listed:
+        return []
+    grid = table("TASK", "WAITING", "REASON")
+    grid.title = "Waiting tasks"
+    for name, task in listed:
+        grid.add_row(text(name), text(task.counts.waiting), text(task.waiting_reason))
+    return [grid]
 
 
 def failures(snap: JobSnapshot) -> list[RenderableType]:

@@ -110,9 +110,10 @@ def show_job(
     region: RegionOption = None,
     output: OutputOption = Output.TABLE,
 ) -> None:
-    """A job's tasks, its dependencies as a tree, its metrics and its failed instances with their reasons."""
+    """A job's tasks, its dependencies as a tree, its metrics, why its waiting tasks wait and its failed
+    instances with their reasons."""
     with reported():
-        snap = take(connect(Flags(profile, region, endpoint)), job_id)
+        snap = take(connect(Flags(profile, region, endpoint)), job_id, why_waiting=True)
     if output is Output.JSON:
         print_json(snap.to_data())
     else:

@@ -3,12 +3,14 @@
 DescribeJob alone says each task's state but not how far its instances got; ``submit --wait`` draws
 its bars and ``job`` its tables from the same snapshot, so what a user watches and what they look up
 afterwards always agree. A task that has finished is not asked about again while it stays finished.
+``job`` also asks why a task's waiting instances wait: the StateReason of its first waiting instance,
+which the official SDK reads on Tencent Cloud too (DescribeJob's task-level reason is batchyard's own).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from batchyard.cli.client import Api
@@ -16,6 +18,7 @@ from batchyard.cli.output import data
 from batchyard.domain.states import FAILED_STATES, METRIC_FIELDS, TERMINAL, State
 
 FAILED_SHOWN = 20  # failed instances fetched per task; the rest are counted, not listed
+_WAITING = [State.PENDING.value, State.RUNNABLE.value]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class TaskDetail:
     """One task's DescribeTask answer, its instances narrowed to the failed ones."""
 
     response: Any
+    waiting_reason: str = ""  # the first waiting instance's StateReason, when asked for
 
     @property
     def state(self) -> str:
@@ -84,6 +88,7 @@ class TaskDetail:
 class JobSnapshot:
     job: Any  # DescribeJobResponse
     tasks: Mapping[str, TaskDetail]
+    why_waiting: bool = False  # the tasks' waiting reasons were asked for
 
     @property
     def job_id(self) -> str:
@@ -107,18 +112,36 @@ class JobSnapshot:
     def failed_instances(self) -> list[tuple[str, Any]]:
         return [(name, i) for name, task in self.tasks.items() for i in task.failed_instances]
 
+    def waiting_tasks(self) -> list[tuple[str, TaskDetail]]:
+        """Tasks with instances waiting, in task order."""
+        return [(name, task) for name, task in self.tasks.items() if task.counts.waiting]
+
     def to_data(self) -> dict[str, Any]:
-        """The JSON of ``--output json``: the DescribeJob answer and the failed instances (as listed)."""
+        """The JSON of ``--output json``: the DescribeJob answer, the failed instances (as listed) and,
+        when that was asked, why the waiting tasks wait."""
         failed = [{"TaskName": name, **data(i)} for name, i in self.failed_instances()]
-        return {"Job": data(self.job), "FailedTaskInstances": failed}
+        document = {"Job": data(self.job), "FailedTaskInstances": failed}
+        if self.why_waiting:
+            document["WaitingTasks"] = [
+                {"TaskName": name, "WaitingCount": task.counts.waiting, "StateReason": task.waiting_reason}
+                for name, task in self.waiting_tasks()
+            ]
+        return document
 
 
-def take(api: Api, job_id: str, previous: JobSnapshot | None = None) -> JobSnapshot:
-    """The job now; tasks that were finished in ``previous`` and still are keep their earlier answer."""
+def take(
+    api: Api, job_id: str, previous: JobSnapshot | None = None, why_waiting: bool = False
+) -> JobSnapshot:
+    """The job now; tasks that were finished in ``previous`` and still are keep their earlier answer.
+
+    ``why_waiting``: also ask, for each task with waiting instances, why they wait (one more
+    DescribeTask per such task, which ``submit --wait`` does not spend on every poll)."""
     job = api.describe_job(job_id)
     known = previous.tasks if previous is not None else {}
     tasks = {view.TaskName: _task(api, job_id, view, known.get(view.TaskName)) for view in job.TaskSet or []}
-    return JobSnapshot(job, tasks)
+    if why_waiting:
+        tasks = {name: _explained(api, job_id, name, task) for name, task in tasks.items()}
+    return JobSnapshot(job, tasks, why_waiting)
 
 
 def _task(api: Api, job_id: str, view: Any, known: TaskDetail | None) -> TaskDetail:
@@ -126,3 +149,10 @@ def _task(api: Api, job_id: str, view: Any, known: TaskDetail | None) -> TaskDet
         return known
     failed = [str(s) for s in sorted(FAILED_STATES)]
     return TaskDetail(api.describe_task(job_id, view.TaskName, failed, limit=FAILED_SHOWN))
+
+
+def _explained(api: Api, job_id: str, name: str, task: TaskDetail) -> TaskDetail:
+    if not task.counts.waiting:
+        return task
+    first = api.describe_task(job_id, name, _WAITING, limit=1).TaskInstanceSet or []
+    return replace(task, waiting_reason=str(first[0].StateReason or "") if first else "")

@@ -43,6 +43,7 @@ from batchyard.scheduler.intents import cancel, carry_out
 from batchyard.scheduler.ledger import ActiveAttempt, Cancel, Ledger
 from batchyard.scheduler.notices import Notices
 from batchyard.scheduler.outcomes import apply_events
+from batchyard.scheduler.refresh import Refresh
 from batchyard.scheduler.rollup import roll_up_touched
 from batchyard.scheduler.task_cache import TaskCache
 from batchyard.scheduler.tick import Tick
@@ -94,12 +95,16 @@ class Scheduler:
         self._fleet = Fleet(executor.hosts())
         self._envs = Environments(catalog)
         self._runtimes = TaskCache()
+        self._refresh = Refresh()  # when queues' waiting reasons are due to be said again
         self._events: list[Event] = []
         # Nodes found retired but still here at start-up (the server stopped between the two): the
         # first tick lets them go.
         self._leftover_nodes: list[Node] = []
         self._waiters: list[threading.Event] = []
         self._intents = True  # check the store for intents on the first tick
+        # Check the store for tasks no one has explained yet: on the first tick (after an upgrade or a
+        # restart), after a submit, and after a tick that left some.
+        self._new_tasks = True
         self._start_timer: asyncio.TimerHandle | None = None
         self._urgent = asyncio.Event()  # a user is waiting: skip (or cut short) the batching pause
         self._wakeup = asyncio.Event()
@@ -134,7 +139,11 @@ class Scheduler:
     def wake(self) -> None:
         """Ask for a tick now (new work was submitted); safe to call from any thread."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake_urgently)
+            self._loop.call_soon_threadsafe(self._submitted)
+
+    def _submitted(self) -> None:
+        self._new_tasks = True
+        self._wake_urgently()
 
     def _wake_urgently(self) -> None:
         self._urgent.set()
@@ -192,18 +201,20 @@ class Scheduler:
             events, self._events = self._events, []
             waiters, self._waiters = self._waiters, []
             intents, self._intents = self._intents, False
+            new_tasks, self._new_tasks = self._new_tasks, False
             previous, began = began, time.monotonic()
             try:
-                tick = await asyncio.to_thread(self._tick, events, intents)
+                tick = await asyncio.to_thread(self._tick, events, intents, new_tasks)
             except Exception as exc:
                 _log_failure("scheduler tick failed; reloading its state from the store and retrying", exc)
                 self._events[:0] = events
                 self._waiters[:0] = waiters
-                self._intents = True
+                self._intents = self._new_tasks = True
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
                 await self._reload()
                 self._wakeup.set()
                 continue
+            self._new_tasks = self._new_tasks or tick.reasons.unexplained
             # An attempt that ended just after the previous tick began is followed on its node only
             # once this tick has launched: a node's queue must hold that long.
             self._fleet.observe_round_trip(time.monotonic() - (previous or began))
@@ -220,17 +231,20 @@ class Scheduler:
                 self._wakeup.set()
 
     async def _sleep_until_needed(self) -> None:
-        deadline = self._ledger.next_deadline()
-        timeout = None if deadline is None else max(0.0, deadline - self._clock())
+        """Until woken, or the next timeout, or the next queue owed its waiting reasons."""
+        deadlines = [d for d in (self._ledger.next_deadline(), self._refresh.next_due()) if d is not None]
+        timeout = max(0.0, min(deadlines) - self._clock()) if deadlines else None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout)
         self._wakeup.clear()
 
-    def _tick(self, events: list[Event], intents: bool) -> Tick:
+    def _tick(self, events: list[Event], intents: bool, new_tasks: bool) -> Tick:
         with self._db.write() as conn:
             now = self._clock()
             self._watches.refresh(conn)
-            tick = Tick(conn, now, self._ledger, self._fleet, self._runtimes, Notices(self._watches, now))
+            notices = Notices(self._watches, now)
+            tick = Tick(conn, now, self._ledger, self._fleet, self._runtimes, notices, self._refresh)
+            tick.reasons.unexplained = new_tasks
             apply_events(tick, events)
             for node in self._leftover_nodes:
                 if node.state is NodeState.DELETING and not node.queue and tick.fleet.get(node.node_id):
@@ -247,6 +261,8 @@ class Scheduler:
             nodes.place_waiting(tick)
             dispatch(tick)
             roll_up_touched(tick)
+            tick.more = tick.more or tick.reasons.unexplained  # released after dispatch: explained next
+            tick.reasons.write(conn)
             tick.book.write(conn)
             self._envs.finish_deletions(tick)  # after its nodes' rows are written: it takes them along
             tick.notices.write(conn)
@@ -263,6 +279,7 @@ class Scheduler:
             self._fleet = Fleet(self._executor.hosts())
             self._watches.reset()
             self._envs = Environments(self._envs.catalog)
+            self._refresh = Refresh()
             try:
                 await asyncio.to_thread(self._recover)
                 return

@@ -7,83 +7,135 @@ round trip. Anonymous tasks use the nodes made for them and get new ones on host
 the same order; a task that fits some host but finds no room stops the tasks behind it from taking
 room (strict priority), and a node that no host can ever hold is not waited for: the job's
 ``StateIfCreateCvmFailed`` decides between failing and waiting.
+
+Walking a queue, dispatch also says why the tasks it leaves waiting wait (``waiting``), those
+behind the first that finds no place at most every second (``refresh``). A named environment whose
+queue cannot move (no free node) is walked again only when its nodes change, a new task joins it or
+its reasons are due, so a deep queue behind busy nodes costs a tick nothing.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from batchyard.domain.states import State
-from batchyard.scheduler import nodes
+from batchyard.scheduler import nodes, waiting
 from batchyard.scheduler.fleet import Node
 from batchyard.scheduler.ledger import ActiveAttempt
 from batchyard.scheduler.task_cache import CachedTask
 from batchyard.scheduler.tick import Tick
+from batchyard.scheduler.waiting import Queue
 from batchyard.store import scheduling
 
 CANDIDATE_TASKS_PER_TICK = 200
 
 
 def dispatch(tick: Tick) -> None:
-    """Plan attempts on nodes with room, make anonymous nodes where needed, write, queue the launches."""
+    """Plan attempts on nodes with room, make anonymous nodes where needed, write, queue the launches;
+    say why the tasks left waiting wait."""
     planned: list[tuple[ActiveAttempt, Node]] = []
-    open_envs = {key for kind, key in tick.fleet.open_pools() if kind == "env" and key is not None}
-    if open_envs:
-        for env_pk in sorted(open_envs & scheduling.envs_with_runnable(tick.conn)):
-            _fill_env(tick, env_pk, planned)
-    blocked = _anonymous(tick, planned)
+    unexplained = _unexplained(tick)
+    for env_pk in sorted(_envs_to_walk(tick, unexplained)):
+        _fill_env(tick, env_pk, planned, unexplained.get(env_pk, []))
+    blocked = _anonymous(tick, planned, unexplained.get(None, []))
     if _retire_unused_anonymous(tick) and blocked:
         tick.more = True  # the room just given back is for the task that found none
     if planned:
         _write(tick, planned)
+    tick.fleet.take_changed_envs()  # what dispatch itself changed, the reasons it said already count
 
 
-def _fill_env(tick: Tick, env_pk: int, planned: list[tuple[ActiveAttempt, Node]]) -> None:
+def _unexplained(tick: Tick) -> dict[int | None, list[Any]]:
+    """Waiting tasks nobody explained yet, if some may be (``ReasonBook.unexplained``): PENDING ones are
+    now, RUNNABLE ones (returned by environment, None for anonymous ones) when dispatch walks their
+    queue."""
+    if not tick.reasons.unexplained:
+        return {}
+    rows = scheduling.unexplained_tasks(tick.conn)
+    tick.reasons.unexplained = False
+    waiting.explain_pending(tick, rows)
+    runnable: dict[int | None, list[Any]] = defaultdict(list)
+    for row in rows:
+        if row.n_runnable:
+            runnable[row.env_pk].append(row)
+    return runnable
+
+
+def _envs_to_walk(tick: Tick, unexplained: dict[int | None, list[Any]]) -> set[int]:
+    """Environments with runnable tasks that have free nodes, or whose waiting reasons may have changed:
+    their nodes changed, they have tasks not yet explained, or their reasons are due (``refresh``). An
+    environment whose queue is stuck behind busy nodes is not read again until one of those happens."""
+    open_envs = {key for kind, key in tick.fleet.open_pools() if kind == "env" and key is not None}
+    due = tick.refresh.due(tick.now)
+    wanted = open_envs | due | tick.fleet.take_changed_envs() | {pk for pk in unexplained if pk is not None}
+    if not wanted:
+        return set()
+    walk = wanted & scheduling.envs_with_runnable(tick.conn)
+    tick.refresh.forget(due - walk)
+    return walk
+
+
+def _fill_env(tick: Tick, env_pk: int, planned: list[tuple[ActiveAttempt, Node]], new: list[Any]) -> None:
     pool = ("env", env_pk)
     before = len(planned)
     candidates = scheduling.dispatch_candidates(tick.conn, env_pk, CANDIDATE_TASKS_PER_TICK)
     tick.runtimes.load(tick.conn, [task.pk for task in candidates])
-    for task in candidates:
-        if not tick.fleet.has_open(pool):
-            return
+    queue = Queue(env_pk, in_full=tick.refresh.in_full(env_pk, tick.now, bool(new)))
+    for task in waiting.walk(tick, queue, candidates):
         runtime = tick.runtimes.get(tick.conn, task.pk)
         if runtime.fault is not None:
             _fail_runnable(tick, task.pk, runtime.fault)
             continue
         room = _concurrency_room(runtime, task)
-        free = tick.fleet.places(pool, task.pk)
-        if room and not free:
-            return  # strict priority: a task waiting for a node is not overtaken by one queueing deeper
-        _plan(tick, runtime, task, free[:room], planned)
-    if _may_have_more(candidates, len(planned) > before) and tick.fleet.has_open(pool):
+        free = [] if queue.blocked else tick.fleet.places(pool, task.pk)
+        # Strict priority: a task waiting for a node is not overtaken by one queueing deeper.
+        queue.blocked = queue.blocked or bool(room and not free)
+        waiting.note(tick, queue, task, runtime, _plan(tick, runtime, task, free[:room], planned))
+    waiting.tail(tick, queue, new)
+    if not queue.blocked and _may_have_more(candidates, len(planned) > before) and tick.fleet.has_open(pool):
         tick.more = True
 
 
-def _anonymous(tick: Tick, planned: list[tuple[ActiveAttempt, Node]]) -> bool:
+def _anonymous(tick: Tick, planned: list[tuple[ActiveAttempt, Node]], new: list[Any]) -> bool:
     """Returns True if a task found no room for its nodes (and the tasks behind it waited)."""
     candidates = scheduling.dispatch_candidates(tick.conn, None, CANDIDATE_TASKS_PER_TICK)
     tick.runtimes.load(tick.conn, [task.pk for task in candidates])
     before = len(planned), len(tick.provisions)
-    for task in candidates:
+    queue = Queue(None, in_full=tick.refresh.in_full(None, tick.now, bool(new)))
+    for task in waiting.walk(tick, queue, candidates):
         runtime = tick.runtimes.get(tick.conn, task.pk)
         if runtime.fault is not None:
             _fail_runnable(tick, task.pk, runtime.fault)
             continue
-        room = _concurrency_room(runtime, task)
-        used = _plan(tick, runtime, task, tick.fleet.places(("task", task.pk), task.pk)[:room], planned)
-        wanted = min(task.n_runnable, room) - used
-        if wanted <= 0:
-            continue
-        if not tick.fleet.fits_any(runtime.demand):
-            _no_host(tick, runtime)
-            continue
-        made = _make_nodes(tick, runtime, wanted)
-        _plan(tick, runtime, task, made, planned, offset=used)
-        if len(made) < wanted:
-            return True  # strict priority: the tasks behind this one wait for room too
+        taken = 0 if queue.blocked else _serve_anonymous(tick, queue, runtime, task, planned)
+        if taken is not None:
+            waiting.note(tick, queue, task, runtime, taken)
+    waiting.tail(tick, queue, new)
+    if queue.blocked:
+        return True
     if _may_have_more(candidates, (len(planned), len(tick.provisions)) != before):
         tick.more = True
     return False
+
+
+def _serve_anonymous(
+    tick: Tick, queue: Queue, runtime: CachedTask, task: Any, planned: list[tuple[ActiveAttempt, Node]]
+) -> int | None:
+    """Give an anonymous task its own free nodes, then new ones on hosts with room; returns how many
+    instances got a place (None: its instances failed, none waits). A task that fits some host but
+    finds no room blocks the queue: the tasks behind it take no room (strict priority)."""
+    room = _concurrency_room(runtime, task)
+    used = _plan(tick, runtime, task, tick.fleet.places(("task", task.pk), task.pk)[:room], planned)
+    wanted = min(task.n_runnable, room) - used
+    if wanted <= 0:
+        return used
+    if not tick.fleet.fits_any(runtime.demand):
+        return used if _no_host(tick, runtime) else None
+    made = _make_nodes(tick, runtime, wanted)
+    _plan(tick, runtime, task, made, planned, offset=used)
+    queue.blocked = len(made) < wanted
+    return used + len(made)
 
 
 def _may_have_more(candidates: list[Any], progressed: bool) -> bool:
@@ -167,14 +219,15 @@ def _plan(
     return min(len(instances), len(free))
 
 
-def _no_host(tick: Tick, runtime: CachedTask) -> None:
-    """No host could ever hold this task's nodes: fail its waiting instances, or let them wait."""
+def _no_host(tick: Tick, runtime: CachedTask) -> bool:
+    """No host could ever hold this task's nodes: fail its waiting instances, or let them wait (True)."""
     reason = nodes.no_host_reason(runtime.spec.instance_type, runtime.demand)
     if runtime.if_node_fails == "RUNNABLE":
         if tick.fleet.note_waiting(runtime.task_pk):
             scheduling.set_reason(tick.conn, runtime.task_pk, State.RUNNABLE, reason + " Waiting for one.")
-        return
+        return True
     _fail_runnable(tick, runtime.task_pk, reason)
+    return False
 
 
 def _fail_runnable(tick: Tick, task_pk: int, reason: str) -> None:

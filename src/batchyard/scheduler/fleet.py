@@ -58,6 +58,20 @@ class Node:
         return env_pool(self.env_pk, self.task_pk or 0)
 
 
+@dataclass(frozen=True)
+class Census:
+    """A pool's nodes as an instance waiting for one sees them."""
+
+    ready: int  # made: idle or busy
+    busy: int  # ready, but running or queueing attempts, or kept for an interrupted instance
+    making: int  # waiting for room on a host, or being made
+    failed: int  # could not be made
+
+
+_READY = (NodeState.CREATED, NodeState.RUNNING)
+_MAKING = (NodeState.SUBMITTED, NodeState.CREATING)
+
+
 def env_pool(env_pk: int | None, task_pk: int) -> Pool:
     """The pool a task's instances run in: its named environment's, or its own anonymous nodes."""
     return ("env", env_pk) if env_pk is not None else ("task", task_pk)
@@ -68,6 +82,8 @@ class Fleet:
         self._capacity = {host.name: host.capacity for host in hosts}
         self._used: dict[str, Resources] = defaultdict(lambda: NOTHING)
         self._nodes: dict[str, Node] = {}
+        self._members: dict[Pool, dict[str, Node]] = defaultdict(dict)
+        self._changed: set[Pool] = set()  # pools whose nodes changed since last asked (waiting reasons)
         # Nodes in service with room in their queue for some task of their pool, by pool (dicts as
         # insertion-ordered sets): the deepest task of a pool sets its room.
         self._open: dict[Pool, dict[str, Node]] = {}
@@ -92,7 +108,24 @@ class Fleet:
         return self._nodes.get(node_id)
 
     def of_env(self, env_pk: int) -> list[Node]:
-        return [n for n in self._nodes.values() if n.env_pk == env_pk]
+        return list(self._members.get(("env", env_pk), {}).values())
+
+    def census(self, pool: Pool) -> Census:
+        """How many of the pool's nodes are ready, busy, being made or failed, for a waiting reason."""
+        members = self._members.get(pool, {}).values()
+        ready = [n for n in members if n.state in _READY]
+        return Census(
+            ready=len(ready),
+            busy=sum(1 for n in ready if n.queue or n.held_by is not None),
+            making=sum(1 for n in members if n.state in _MAKING),
+            failed=sum(1 for n in members if n.state is NodeState.CREATION_FAILED),
+        )
+
+    def take_changed_envs(self) -> set[int]:
+        """Named environments whose nodes changed since the last call: their waiting reasons may have."""
+        changed = {key for kind, key in self._changed if kind == "env" and key is not None}
+        self._changed.clear()
+        return changed
 
     def held(self, instance: Instance) -> Node | None:
         for node in self._nodes.values():
@@ -114,6 +147,14 @@ class Fleet:
         """Whether some host could ever hold a node of this size, were it empty."""
         return any(capacity.fits(demand) for capacity in self._capacity.values())
 
+    def most_free(self) -> Resources:
+        """The most room one host has now (most CPU, then memory, then GPU), for a waiting reason."""
+        free = [capacity - self._used[name] for name, capacity in self._capacity.items()]
+        return max(free, key=_size, default=NOTHING)
+
+    def largest_host(self) -> Resources:
+        return max(self._capacity.values(), key=_size, default=NOTHING)
+
     def place(self, demand: Resources) -> str | None:
         """The first host with room for the node now, or None."""
         for name, capacity in self._capacity.items():
@@ -125,12 +166,14 @@ class Fleet:
 
     def add(self, node: Node) -> None:
         self._nodes[node.node_id] = node
+        self._members[node.pool][node.node_id] = node
         if node.host is not None and node.state in HOLDING:
             self._used[node.host] += node.resources
         self._index(node)
 
     def remove(self, node: Node) -> None:
         del self._nodes[node.node_id]
+        self._leave_pool(node)
         self._close(node)
         self._waiting.pop(node.node_id, None)
         if node.host is not None and node.state in HOLDING:
@@ -222,9 +265,8 @@ class Fleet:
         return max((self._depth[t] for t in deep), default=1) if deep else 1
 
     def _reindex(self, pool: Pool) -> None:
-        for node in self._nodes.values():
-            if node.pool == pool:
-                self._index(node)
+        for node in list(self._members.get(pool, {}).values()):
+            self._index(node)
 
     def note_waiting(self, task_pk: int) -> bool:
         """True the first time a task is found waiting for a node no host can hold (said once)."""
@@ -233,7 +275,16 @@ class Fleet:
         self._noted.add(task_pk)
         return True
 
+    def _leave_pool(self, node: Node) -> None:
+        """Pools of anonymous nodes come and go with their tasks: an empty one is not kept."""
+        members = self._members[node.pool]
+        members.pop(node.node_id, None)
+        if not members:
+            del self._members[node.pool]
+        self._changed.add(node.pool)
+
     def _index(self, node: Node) -> None:
+        self._changed.add(node.pool)
         if node.state is NodeState.SUBMITTED:
             if node.node_id not in self._waiting:
                 self._waiting[node.node_id] = node
@@ -252,3 +303,7 @@ class Fleet:
             pool.pop(node.node_id, None)
             if not pool:
                 del self._open[node.pool]
+
+
+def _size(room: Resources) -> tuple[int, int, int]:
+    return room.cpu, room.memory_gib, room.gpu

@@ -96,6 +96,7 @@ def _retry_job(tick: Tick, intent: Any) -> None:
     for start, end in scheduling.job_edges(tick.conn, intent.job_pk):
         graph[end].add(start)
     states = {pk: State(t.state) for pk, t in tasks.items()}
+    again: list[int] = []
     for pk in TopologicalSorter(graph).static_order():
         if states[pk] is State.SUCCEED:
             continue
@@ -109,6 +110,8 @@ def _retry_job(tick: Tick, intent: Any) -> None:
             tick.move_all(pk, source, target, reset)
         states[pk] = target
         tick.touched.add(pk)
+        again.append(pk)
+    tick.reasons.unexplain(tick.conn, again)
     scheduling.set_job_reason(tick.conn, intent.job_pk, "")
     tick.notices.job_retried(tick.conn, intent.job_pk)  # a finished job was forgotten: heard again
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from batchyard.domain.dependencies import Predecessor, blocking
 from batchyard.domain.states import FAILED_STATES, TERMINAL, State, roll_up
+from batchyard.scheduler import waiting
 from batchyard.scheduler.fleet import env_pool
 from batchyard.scheduler.tick import Tick
 from batchyard.store import scheduling
@@ -50,6 +51,8 @@ def _roll_up_tasks(tick: Tick, task_pks: Iterable[int]) -> list[tuple[Any, State
         state = roll_up({s: row._mapping[col] for s, col in COUNTER.items()})
         if state.value != row.state:
             moved.append((row, state))
+        if not (row.n_pending or row.n_runnable):  # nothing waits: nothing to explain
+            tick.reasons.say(row.pk, row.wait_reason, "")
     ends = [(row.pk, state, tick.now if state in TERMINAL else None) for row, state in moved]
     scheduling.set_task_states(tick.conn, ends)
     tick.notices.tasks_moved(moved)
@@ -76,9 +79,11 @@ def _resolve(tick: Tick, task_pk: int, depend_on: str) -> bool:
     ]
     ready, culprit = blocking(preds, depend_on)
     if not ready:
+        waiting.still_pending(tick, task_pk, depend_on, preds)
         return False
     if culprit is None:
         tick.move_all(task_pk, State.PENDING, State.RUNNABLE, {"runnable_time": tick.now})
+        tick.reasons.unexplain(tick.conn, [task_pk])
     else:
         reason = f"Not run: predecessor task `{culprit.name}` ended {culprit.state.value} ({depend_on})."
         values = {"reason": reason, "end_time": tick.now}

@@ -33,6 +33,8 @@ class CachedTask:
     # RUNNABLE, i.e. keep waiting).
     if_node_fails: str
     fault: str | None = None  # why this task's stored spec cannot be run; its instances then fail
+    priority: int = 0  # the job's: a waiting reason names a job of higher priority ahead
+    env_id: str | None = None  # the named environment's id, for waiting reasons
 
     def attempt(self, attempt_pk: int, index: int, node_id: str) -> AttemptSpec:
         spec = self.spec
@@ -100,6 +102,8 @@ def _runtime(row: Any) -> CachedTask:
         row.env_pk,
         row.if_node_fails or "FAILED",
         fault,
+        priority=row.priority,
+        env_id=row.env_id,
     )
 
 

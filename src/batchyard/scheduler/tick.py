@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from batchyard.scheduler.batch import Batch
 from batchyard.scheduler.fleet import Fleet, Node
 from batchyard.scheduler.ledger import Ledger
 from batchyard.scheduler.notices import Notices
+from batchyard.scheduler.refresh import Refresh
 from batchyard.scheduler.task_cache import TaskCache
 from batchyard.store import nodes as node_store
 from batchyard.store import scheduling
@@ -60,6 +62,40 @@ class NodeBook:
 
 
 @dataclass
+class ReasonBook:
+    """One tick's waiting reasons by task, written together at its end; a reason said again as it is
+    stored is not written, so a queue that did not move costs no write."""
+
+    changed: dict[int, str | None] = field(default_factory=dict)
+    # Some tasks may have no reason yet: submitted since the last tick, or marked by ``unexplain``.
+    unexplained: bool = False
+
+    def say(self, task_pk: int, stored: str | None, reason: str) -> None:
+        """``stored``: the task's reason as this tick read it (None, never said, reads as "")."""
+        if reason == (stored or ""):
+            self.changed.pop(task_pk, None)
+        else:
+            self.changed[task_pk] = reason
+
+    def tell(self, task_pk: int, reason: str) -> None:
+        """Write the reason whatever is stored: the caller did not read it, and it has just changed."""
+        self.changed[task_pk] = reason
+
+    def unexplain(self, conn: Connection, task_pks: Collection[int]) -> None:
+        """These tasks' instances moved to waiting: a tick explains them, this one if dispatch is still
+        to come (so the mark is written now, where dispatch looks)."""
+        if task_pks:
+            scheduling.set_wait_reasons(conn, dict.fromkeys(task_pks))
+            for pk in task_pks:
+                self.changed.pop(pk, None)
+            self.unexplained = True
+
+    def write(self, conn: Connection) -> None:
+        scheduling.set_wait_reasons(conn, self.changed)
+        self.changed.clear()
+
+
+@dataclass
 class Tick:
     conn: Connection
     now: float
@@ -67,7 +103,9 @@ class Tick:
     fleet: Fleet
     runtimes: TaskCache
     notices: Notices  # the events it stores, written with it
+    refresh: Refresh = field(default_factory=Refresh)
     book: NodeBook = field(default_factory=NodeBook)
+    reasons: ReasonBook = field(default_factory=ReasonBook)
     touched: set[int] = field(default_factory=set)
     envs: set[int] = field(default_factory=set)  # environments whose node count may need mending
     launches: list[AttemptSpec] = field(default_factory=list)

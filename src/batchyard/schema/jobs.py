@@ -102,10 +102,14 @@ class TaskInstanceMetrics(StateCounts):
 
 
 class TaskView(ApiModel):
+    """``StateReason`` is not in the SDK's model (which ignores it): why the task's waiting instances
+    wait, while some do (docs/semantics.md, "Why an instance waits"); empty otherwise."""
+
     TaskName: str
     TaskState: str
     CreateTime: str
     EndTime: str | None
+    StateReason: str
 
 
 class DescribeJobResponse(ApiModel):

@@ -49,7 +49,14 @@ def task_view(task: Any) -> TaskView:
         TaskState=task.state,
         CreateTime=iso(task.create_time),
         EndTime=iso_or_none(task.end_time),
+        StateReason=waiting_reason(task),
     )
+
+
+def waiting_reason(task: Any) -> str:
+    """Why the task's waiting instances wait, while some do: a reason left from an earlier wait is
+    never shown."""
+    return (task.wait_reason or "") if task.n_pending or task.n_runnable else ""
 
 
 def job_view(job: Any, task_states: list[str]) -> JobView:
@@ -76,21 +83,31 @@ def redirect_info(spec: TaskSpec, job_id: str, task_name: str, index: int) -> Re
 
 
 _DETAILED_REASON = {State.SUCCEED.value: "successful"}
+_WAITING = frozenset({State.PENDING.value, State.RUNNABLE.value})
+
+
+def instance_reason(row: Any, task: Any) -> str:
+    """The instance's own reason (a retry's last failure, a type no host can hold), else, while it waits,
+    its task's waiting reason: said once per task, so explaining costs nothing per instance."""
+    if row.reason or row.state not in _WAITING:
+        return str(row.reason)
+    return waiting_reason(task)
 
 
 def instance_view(row: Any, task: Any, spec: TaskSpec, job: Any) -> TaskInstanceView:
+    reason = instance_reason(row, task)
     return TaskInstanceView(
         TaskInstanceIndex=row.idx,
         TaskInstanceState=row.state,
         ExitCode=row.exit_code,
-        StateReason=row.reason,
+        StateReason=reason,
         ComputeNodeInstanceId=row.node_instance_id,
         CreateTime=iso(task.create_time),
         LaunchTime=iso_or_none(row.launch_time),
         RunningTime=iso_or_none(row.running_time),
         EndTime=iso_or_none(row.end_time),
         RedirectInfo=redirect_info(spec, job.job_id, task.name, row.idx),
-        StateDetailedReason=_DETAILED_REASON.get(row.state, row.reason),
+        StateDetailedReason=_DETAILED_REASON.get(row.state, reason),
         StateIfCreateCvmFailed=state_if_create_cvm_failed(job),
     )
 

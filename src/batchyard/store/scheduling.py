@@ -12,12 +12,33 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ClauseElement, Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from batchyard.domain.states import FAILED_STATES, State
 from batchyard.store.high_water import ATTEMPTS, high_water_mark
-from batchyard.store.tables import COUNTER, attempts, dependences, instances, intents, jobs, tasks
+from batchyard.store.tables import (
+    COUNTER,
+    UNEXPLAINED,
+    attempts,
+    compute_envs,
+    dependences,
+    instances,
+    intents,
+    jobs,
+    tasks,
+)
 
 
 class Move(NamedTuple):
@@ -182,12 +203,16 @@ def active_attempts(conn: Connection) -> list[Any]:
 
 
 _TASK_ROWS = select(
-    tasks.c.pk, tasks.c.job_pk, tasks.c.state, *(tasks.c[col] for col in COUNTER.values())
+    tasks.c.pk,
+    tasks.c.job_pk,
+    tasks.c.state,
+    tasks.c.wait_reason,
+    *(tasks.c[col] for col in COUNTER.values()),
 ).where(tasks.c.pk.in_(bindparam("pks", expanding=True)))
 
 
 def task_rows(conn: Connection, task_pks: Iterable[int]) -> list[Any]:
-    """What a roll-up needs of each task: its state and counters (not its spec)."""
+    """What a roll-up needs of each task: its state, counters and waiting reason (not its spec)."""
     return list(conn.execute(_TASK_ROWS, {"pks": list(task_pks)}))
 
 
@@ -200,11 +225,13 @@ _TASK_RUNTIME_ROWS = (
         tasks.c.spec,
         tasks.c.job_pk,
         tasks.c.env_pk,
+        compute_envs.c.env_id,
         jobs.c.job_id,
         jobs.c.priority,
         jobs.c.submit_info["Job"]["StateIfCreateCvmFailed"].as_string().label("if_node_fails"),
     )
     .join(jobs, jobs.c.pk == tasks.c.job_pk)
+    .outerjoin(compute_envs, compute_envs.c.pk == tasks.c.env_pk)
     .where(tasks.c.pk.in_(bindparam("pks", expanding=True)))
 )
 
@@ -317,7 +344,13 @@ def set_job_states(conn: Connection, rows: Sequence[JobState]) -> None:
 
 # The next ones run on every tick that has idle nodes: built once, they skip SQLAlchemy's statement
 # building and cache-key work on each call.
-_CANDIDATE_COLUMNS = (tasks.c.pk, tasks.c.n_runnable, tasks.c.n_starting, tasks.c.n_running)
+_CANDIDATE_COLUMNS = (
+    tasks.c.pk,
+    tasks.c.n_runnable,
+    tasks.c.n_starting,
+    tasks.c.n_running,
+    tasks.c.wait_reason,
+)
 _CANDIDATE_ORDER = (jobs.c.priority.desc(), jobs.c.pk, tasks.c.seq)
 _ENV_CANDIDATES = (
     select(*_CANDIDATE_COLUMNS)
@@ -410,6 +443,59 @@ def held_instances(conn: Connection) -> list[Any]:
             )
         )
     )
+
+
+# Waiting reasons ---------------------------------------------------------------------------------
+
+_UNEXPLAINED_TASKS = (
+    select(
+        tasks.c.pk,
+        tasks.c.job_pk,
+        tasks.c.env_pk,
+        tasks.c.n_pending,
+        tasks.c.n_runnable,
+        jobs.c.depend_on,
+    )
+    .join(jobs, jobs.c.pk == tasks.c.job_pk)
+    .where(text(UNEXPLAINED))
+)
+
+
+def unexplained_tasks(conn: Connection) -> list[Any]:
+    """Waiting tasks whose reason nobody has said yet (new, released or retried), through their partial
+    index: a tick asks every time, and the answer is almost always empty."""
+    return list(conn.execute(_UNEXPLAINED_TASKS))
+
+
+_PREDECESSORS_OF = (
+    select(dependences.c.end_task_pk, tasks.c.name, tasks.c.state)
+    .join(tasks, tasks.c.pk == dependences.c.start_task_pk)
+    .where(
+        dependences.c.job_pk.in_(bindparam("job_pks", expanding=True)),
+        dependences.c.end_task_pk.in_(bindparam("task_pks", expanding=True)),
+    )
+    .order_by(tasks.c.seq)
+)
+
+
+def predecessors_of(conn: Connection, tasks_of_jobs: Sequence[tuple[int, int]]) -> list[Any]:
+    """(end_task_pk, name, state) of the predecessors of the given (job_pk, task_pk) tasks, in task order,
+    found through the job index."""
+    if not tasks_of_jobs:
+        return []
+    job_pks, task_pks = sorted({j for j, _ in tasks_of_jobs}), sorted({t for _, t in tasks_of_jobs})
+    return list(conn.execute(_PREDECESSORS_OF, {"job_pks": job_pks, "task_pks": task_pks}))
+
+
+_SET_WAIT_REASON = Bulk(
+    update(tasks).where(tasks.c.pk == bindparam("b_pk")).values(wait_reason=bindparam("wait_reason"))
+)
+
+
+def set_wait_reasons(conn: Connection, reasons: Mapping[int, str | None]) -> None:
+    """Each task's new waiting reason (None: to be said again by the next tick), in one batch."""
+    if reasons:
+        _SET_WAIT_REASON.run(conn, [{"b_pk": pk, "wait_reason": r} for pk, r in reasons.items()])
 
 
 def set_reason(conn: Connection, task_pk: int, state: State, reason: str) -> None:

@@ -20,11 +20,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from batchyard.domain.states import State
 
 metadata = MetaData()
+
+# Tasks whose waiting instances have no reason yet; the query and the partial index must say it alike.
+UNEXPLAINED = "wait_reason IS NULL AND (n_pending > 0 OR n_runnable > 0)"
 
 # Counter column per state, e.g. State.RUNNABLE -> "n_runnable".
 COUNTER: dict[State, str] = {state: f"n_{state.value.lower()}" for state in State}
@@ -89,6 +93,9 @@ tasks = Table(
     Column("end_time", Float),
     # The named environment the task runs in; NULL for an anonymous one (nodes made per instance).
     Column("env_pk", Integer),
+    # Why the task's waiting (PENDING, RUNNABLE) instances wait, said by the scheduler when it changes;
+    # NULL until it has been said, "" when nothing waits.
+    Column("wait_reason", Text),
     *(Column(name, Integer, nullable=False, server_default="0") for name in COUNTER.values()),
     UniqueConstraint("job_pk", "name", name="uq_tasks_job_name"),
     # Dispatch looks for runnable tasks one environment at a time (anonymous ones under NULL).
@@ -101,6 +108,13 @@ tasks = Table(
     ),
     # An environment is in use while a task that runs in it has not ended.
     Index("ix_tasks_env", "env_pk", "state"),
+    # Waiting tasks nobody has explained yet (new, released or retried): the scheduler's next tick does.
+    Index(
+        "ix_tasks_unexplained",
+        "env_pk",
+        sqlite_where=text(UNEXPLAINED),
+        postgresql_where=text(UNEXPLAINED),
+    ),
 )
 
 dependences = Table(
