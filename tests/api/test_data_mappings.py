@@ -172,6 +172,25 @@ def test_package_is_unpacked_in_the_working_folder_for_every_instance(
     assert [stdout_of(sdk, job_id, "t", i) for i in range(3)] == [f"from the package {i}\n" for i in range(3)]
 
 
+def test_a_package_uploaded_again_under_its_path_is_fetched_again_by_the_same_node(
+    objects: Objects, sdk: Client
+) -> None:
+    """A node caches a package by path and version: its next attempt runs what is there now."""
+    spec = {"EnvName": "one-node", "DesiredComputeNodeCount": 1, "EnvData": {"InstanceType": "S2.SMALL1"}}
+    params = {"ComputeEnv": spec, "Placement": {"Zone": "ap-guangzhou-3"}}
+    env_id = call(sdk, "CreateComputeEnv", params).EnvId
+    app = {"DeliveryForm": "PACKAGE", "PackagePath": COS + "pkg/again.tgz", "Command": "sh run.sh"}
+    seen = []
+    for version in ("first", "second"):
+        objects.put("pkg/again.tgz", _tgz({"run.sh": f"echo {version}\n".encode()}))
+        job_id = submit(sdk, {"TaskName": "t", "Application": app, "EnvId": env_id})
+        assert wait_job(sdk, job_id).JobState == "SUCCEED"
+        seen.append((stdout_of(sdk, job_id, "t"), instance(sdk, job_id).ComputeNodeInstanceId))
+    assert [out for out, _ in seen] == ["first\n", "second\n"]
+    assert seen[0][1] == seen[1][1]  # on the one node, whose cache held the first
+    call(sdk, "DeleteComputeEnv", {"EnvId": env_id})
+
+
 def test_missing_input_fails_the_instance_naming_the_path(sdk: Client) -> None:
     mappings = {"InputMappings": [{"SourcePath": COS + "in/none/absent.bin", "DestinationPath": "in"}]}
     job_id = submit(sdk, task("t", "true", **mappings))

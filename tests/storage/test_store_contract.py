@@ -121,6 +121,23 @@ def test_exists_sees_objects_and_folders(backend: Backend, tmp_path: Path) -> No
     assert not backend.store.exists(backend.cos("d/g"))
 
 
+def test_version_changes_when_an_object_is_written_again_and_only_then(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """What a node's package cache is keyed by: a package uploaded again under its path is seen."""
+    source = write(tmp_path / "p.tgz", "first")
+    backend.store.put(source, backend.cos("pkg/p.tgz"))
+    backend.store.exists(backend.cos("pkg/"))  # a listing the store may cache
+    first = backend.store.version(backend.cos("pkg/p.tgz"))
+    assert backend.store.version(backend.cos("pkg/p.tgz")) == first
+    backend.store.put(write(source, "second"), backend.cos("pkg/p.tgz"))
+    assert backend.store.version(backend.cos("pkg/p.tgz")) != first
+    with pytest.raises(NotFound):
+        backend.store.version(backend.cos("pkg/missing.tgz"))
+    with pytest.raises(NotFound):
+        backend.store.version(backend.cos("pkg"))  # a folder, not an object
+
+
 def test_a_missing_source_is_not_found(backend: Backend, tmp_path: Path) -> None:
     cases: list[Callable[[], object]] = [
         lambda: backend.store.get(backend.cos("nothing.txt"), tmp_path / "out"),

@@ -4,9 +4,10 @@ Paths relative to the working folder are staged right there. An absolute path (`
 folder of the node's data area (``<workdir>.data/``) that the sandbox mounts at that path, so the
 command finds its data where Batch's examples put it; the same area is emptied after every attempt.
 
-A package is fetched once per node and kept in ``<workdir>.packages/`` under its path's digest:
-1,000 instances of a task on one node fetch it once. Like a CVM image, a package path is taken to
-name fixed content: a changed package belongs under a new path.
+A package is fetched once per node and version and kept in ``<workdir>.packages/`` under the digests
+of its path and of its version (``ObjectStore.version``: the ETag on S3): 1,000 instances of a task on
+one node fetch it once and look up its version 1,000 times, and a package uploaded again under the
+same path is fetched again by the next attempt, which replaces the older copy.
 
 Failures raise ``StagingFailed`` with the path, the cause and whose fault it is, classified once
 (``runner.outcome.classify_error``): a store that cannot be reached or an input that is missing is
@@ -153,20 +154,33 @@ def _unzip(archive: Path, into: Path) -> None:
 
 
 def _cached_package(store: ObjectStore, remote: str, node: NodeData) -> Path:
-    """The package, fetched into the node's cache the first time (a finished download only)."""
-    digest = hashlib.sha256(remote.encode()).hexdigest()[:32]
-    cached = node.packages / digest
+    """The package's current version, fetched into the node's cache the first time (a finished
+    download only); older versions of it are removed."""
+    path = parse_remote(remote, directory=False)
+    try:
+        version = store.version(path)
+    except Exception as exc:
+        raise StagingFailed(*classify_error(exc, f"The package {remote} could not be fetched")) from None
+    name = _digest(remote, 32)
+    cached = node.packages / f"{name}-{_digest(version, 16)}"
     if cached.exists():
         return cached
     node.packages.mkdir(parents=True, exist_ok=True)
-    partial = node.packages / f"{digest}.{os.getpid()}.part"
+    partial = node.packages / f"{name}.{os.getpid()}.part"
     try:
-        store.get(parse_remote(remote, directory=False), partial)
+        store.get(path, partial)
         os.replace(partial, cached)
     except Exception as exc:
         partial.unlink(missing_ok=True)
         raise StagingFailed(*classify_error(exc, f"The package {remote} could not be fetched")) from None
+    for older in node.packages.glob(f"{name}-*"):
+        if older != cached:
+            older.unlink(missing_ok=True)
     return cached
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def _fetch(store: ObjectStore, remote: str, folder: Path) -> None:

@@ -66,6 +66,10 @@ class ObjectStore(Protocol):
         Raises ``StorageError`` when the store cannot answer: "unreachable" is not "absent".
         """
 
+    def version(self, remote: RemotePath) -> str:
+        """A token that changes whenever the object at ``remote`` is written again: what a cache of
+        its bytes is keyed by. Reads only. Raises ``NotFound`` when there is no object at the key."""
+
 
 class SchemeRouter:
     """An ``ObjectStore`` that sends each remote path to the store serving its scheme."""
@@ -90,6 +94,9 @@ class SchemeRouter:
 
     def exists(self, remote: RemotePath) -> bool:
         return self._store(remote).exists(remote)
+
+    def version(self, remote: RemotePath) -> str:
+        return self._store(remote).version(remote)
 
 
 class FsspecObjectStore:
@@ -140,6 +147,18 @@ class FsspecObjectStore:
     def exists(self, remote: RemotePath) -> bool:
         with _translated(remote.url, missing=True):
             return bool(self._fs.exists(self._locate(remote)))
+
+    def version(self, remote: RemotePath) -> str:
+        """The ETag where the store keeps one (S3); else size, change time and inode, which a write
+        through ``replacing`` (a new file renamed over the old) always changes."""
+        with _translated(remote.url, missing=True):
+            target = self._locate(remote)
+            self._fs.invalidate_cache(target)  # a listing cached earlier must not hide a new upload
+            info: dict[str, Any] = self._fs.info(target)
+            if info.get("type") != "file":
+                raise NotFound(remote.url, "no object at this path")
+            tag = info.get("ETag")
+            return str(tag) if tag else ":".join(str(info.get(k)) for k in ("size", "mtime", "ino"))
 
     def _locate(self, remote: RemotePath) -> str:
         """Where ``remote`` lives in the filesystem; paths built in code get the checks of
