@@ -45,9 +45,26 @@ SLURM_SUITE := tests/api/test_jobs.py tests/api/test_data_mappings.py tests/api/
 	tests/api/test_sandbox.py::test_a_command_cannot_reach_secrets_the_server_or_other_tasks \
 	tests/api/test_sandbox.py::test_a_setsid_daemon_ends_with_its_attempt
 
+# Two streams at once, to keep within the time budget on two cores: the suites whose tests wait on
+# commands, timeouts, crashes and signals run in the foreground, alone in their stream; the API's
+# request-and-reply rules, the unit, storage and console tests, then the Slurm run, run beside them,
+# their output shown when both are done. Each stream runs its tests one at a time.
+SIDE_SUITE := tests/api/test_fuzz.py tests/api/test_sdk_contract.py tests/api/test_job_errors.py \
+	tests/api/test_compute_envs.py tests/api/test_task_templates.py tests/api/test_instance_types.py \
+	tests/api/test_protocol_errors.py tests/api/test_tls.py tests/api/test_tccli.py \
+	tests/api/test_node_sdk.py tests/api/test_doc_languages.py tests/api/test_s3_storage.py \
+	tests/unit tests/storage tests/console
+SIDE_LOG := .artifacts/side-suite.log
+
 test: $(VENV)/.installed $(NODE_SDK) lint
-	$(VENV)/bin/pytest -q
-	BATCHYARD_TEST_EXECUTOR=slurm $(VENV)/bin/pytest -q -p no:cacheprovider $(SLURM_SUITE)
+	@mkdir -p $(dir $(SIDE_LOG))
+	@( $(VENV)/bin/pytest -q -p no:cacheprovider $(SIDE_SUITE); first=$$?; \
+	   BATCHYARD_TEST_EXECUTOR=slurm $(VENV)/bin/pytest -q -p no:cacheprovider $(SLURM_SUITE); \
+	   exit $$(( first || $$? )) ) > $(SIDE_LOG) 2>&1 & side=$$!; \
+	$(VENV)/bin/pytest -q $(addprefix --ignore=,$(SIDE_SUITE)); main=$$?; \
+	wait $$side; status=$$?; \
+	echo "--- beside it: $(SIDE_LOG) ---"; cat $(SIDE_LOG); \
+	exit $$(( main || status ))
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(ARGS)

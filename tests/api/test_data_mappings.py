@@ -305,7 +305,10 @@ def test_logs_can_be_read_where_redirect_local_info_puts_them(sdk: Client) -> No
     """RedirectLocalInfo: the command finds its own logs at the local paths it named, file names'
     placeholders filled in, read-only (what is uploaded stays what the command wrote)."""
     command = (
-        'echo "to stdout"; cat "/logs/batch/out.$BATCH_TASK_INSTANCE_INDEX.txt" >&2; ls /logs/batch >&2; '
+        'echo "to stdout"; log="/logs/batch/out.$BATCH_TASK_INSTANCE_INDEX.txt"; '
+        # on Slurm, the step's output reaches the file through slurmstepd, a moment later
+        'for i in $(seq 100); do [ -s "$log" ] && break; sleep 0.05; done; '
+        'cat "$log" >&2; ls /logs/batch >&2; '
         "(echo forged > /logs/batch/out.1.txt) 2>/dev/null || echo read-only >&2"
     )
     local = {"StdoutLocalPath": "/logs/batch/", "StdoutLocalFileName": "out.${BATCH_TASK_INSTANCE_INDEX}.txt"}

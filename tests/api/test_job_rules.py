@@ -412,9 +412,10 @@ def test_an_instance_type_no_host_can_hold_fails_or_waits_as_the_job_says(one_no
 @pytest.mark.local_only  # counts on one_node's one-CPU machine
 def test_starting_means_a_node_is_assigned_never_queued_in_the_executor(one_node: Server) -> None:
     """One node fits the host: never more than one instance is STARTING or RUNNING, and every one
-    of them ran on a node of this host's making."""
+    of them ran on a node of this host's making. Each runs longer than any round trip of the
+    scheduler, so none is queued on the node behind another (docs/semantics.md, States)."""
     client = make_client(one_node.endpoint)
-    job_id = submit(client, task("many", "sleep 0.05", TaskInstanceNum=60))
+    job_id = submit(client, task("many", "sleep 0.3", TaskInstanceNum=20))
 
     peak = 0
     while (job := call(client, "DescribeJob", {"JobId": job_id})).JobState != "SUCCEED":

@@ -76,7 +76,7 @@ SCHEMA_DEVIATIONS = {("Application", "DeliveryForm")}  # required in api.json, o
 # Response members beyond api.json and the SDK: an older DescribeTask example shows each instance's
 # StateIfCreateCvmFailed (API_NOTES §2.2); the current examples lack it and stand for its default.
 STATE_IF_CREATE_CVM_FAILED = "FAILED"
-RESPONSE_EXTRAS = {("TaskInstanceView", "StateIfCreateCvmFailed")}
+RESPONSE_EXTRAS = {("TaskInstanceView", "StateIfCreateCvmFailed"), ("TaskView", "StateReason")}
 
 
 def example_inputs(action: str) -> list[dict[str, Any]]:
@@ -90,6 +90,8 @@ def example_outputs(action: str) -> list[dict[str, Any]]:
         del output["RequestId"]
         for instance in output.get("TaskInstanceSet", []):
             instance.setdefault("StateIfCreateCvmFailed", STATE_IF_CREATE_CVM_FAILED)
+        for task in output.get("TaskSet", []):
+            task.setdefault("StateReason", "")
     return outputs
 
 
