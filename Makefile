@@ -46,9 +46,11 @@ SLURM_SUITE := tests/api/test_jobs.py tests/api/test_data_mappings.py tests/api/
 	tests/api/test_sandbox.py::test_a_setsid_daemon_ends_with_its_attempt
 
 # Two streams at once, to keep within the time budget on two cores: the suites whose tests wait on
-# commands, timeouts, crashes and signals run in the foreground, alone in their stream; the API's
+# commands, timeouts, crashes and signals run in the foreground, alone in their stream; lint, the API's
 # request-and-reply rules, the unit, storage and console tests, then the Slurm run, run beside them,
-# their output shown when both are done. Each stream runs its tests one at a time.
+# their output shown when both are done. Each stream runs its tests one at a time. The sources are
+# compiled first: every test server imports them, and where PYTHONDONTWRITEBYTECODE is set, each
+# would compile them again.
 SIDE_SUITE := tests/api/test_fuzz.py tests/api/test_sdk_contract.py tests/api/test_job_errors.py \
 	tests/api/test_compute_envs.py tests/api/test_task_templates.py tests/api/test_instance_types.py \
 	tests/api/test_protocol_errors.py tests/api/test_tls.py tests/api/test_tccli.py \
@@ -56,11 +58,13 @@ SIDE_SUITE := tests/api/test_fuzz.py tests/api/test_sdk_contract.py tests/api/te
 	tests/unit tests/storage tests/console
 SIDE_LOG := .artifacts/side-suite.log
 
-test: $(VENV)/.installed $(NODE_SDK) lint
+test: $(VENV)/.installed $(NODE_SDK)
 	@mkdir -p $(dir $(SIDE_LOG))
-	@( $(VENV)/bin/pytest -q -p no:cacheprovider $(SIDE_SUITE); first=$$?; \
+	@$(PY) -m compileall -q src >/dev/null
+	@( $(MAKE) --no-print-directory lint; linted=$$?; \
+	   $(VENV)/bin/pytest -q -p no:cacheprovider $(SIDE_SUITE); first=$$?; \
 	   BATCHYARD_TEST_EXECUTOR=slurm $(VENV)/bin/pytest -q -p no:cacheprovider $(SLURM_SUITE); \
-	   exit $$(( first || $$? )) ) > $(SIDE_LOG) 2>&1 & side=$$!; \
+	   exit $$(( linted || first || $$? )) ) > $(SIDE_LOG) 2>&1 & side=$$!; \
 	$(VENV)/bin/pytest -q $(addprefix --ignore=,$(SIDE_SUITE)); main=$$?; \
 	wait $$side; status=$$?; \
 	echo "--- beside it: $(SIDE_LOG) ---"; cat $(SIDE_LOG); \
