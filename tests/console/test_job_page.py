@@ -56,6 +56,23 @@ def test_the_dag_is_drawn_in_layers_and_coloured_by_state(page: Page, sdk: batch
     expect(page.locator('section.task[data-task="A"] .counts')).to_have_text("3 SUCCEED")
 
 
+def test_a_waiting_task_says_what_holds_it(page: Page, sdk: batch_client.BatchClient, tmp_path: Path) -> None:
+    gate = tmp_path / "first-done"
+    job_id = submit(
+        sdk,
+        task("first", gate_command(gate)),
+        task("second", "true"),
+        JobName="waits",
+        Dependences=[{"StartTask": "first", "EndTask": "second"}],
+    )
+    sign_in(page, path=f"/jobs/{job_id}")
+    reason = page.locator('section.task[data-task="second"] p.reason')
+    expect(reason).to_contain_text('waiting for task "first" to finish')
+    gate.touch()
+    wait_job(sdk, job_id)
+    expect(reason).to_be_hidden()
+
+
 def test_an_instance_opens_with_its_logs_and_reason(page: Page, sdk: batch_client.BatchClient) -> None:
     job_id = diamond(sdk)
     wait_job(sdk, job_id)

@@ -94,12 +94,13 @@ export class TaskGrid {
     Object.assign(this, { view, jobId, name: task.TaskName, taskState: task.TaskState, pages: null });
     this.badge = badge(task.TaskState);
     this.counts = el("span", { class: "counts" });
+    this.reason = el("p", { class: "reason", hidden: true });
     const waiting = el("p", { class: "loading" }, "Instances load when shown.");
     this.pagesBox = el("div", { class: "pages" }, waiting);
     this.form = el("form", { class: "open-instance" });
     this.element = el("section", { class: "task", "data-task": this.name },
       el("h3", {}, el("span", { class: "task-name" }, this.name), " ", this.badge, " ", this.counts),
-      this.pagesBox, this.form);
+      this.reason, this.pagesBox, this.form);
     this.observer = new IntersectionObserver((entries) => this.seen(entries), { rootMargin: "200px" });
     this.observer.observe(this.element);
   }
@@ -108,9 +109,12 @@ export class TaskGrid {
     return `DescribeTask ${this.name}`;
   }
 
-  update(taskState) {
+  /** The task's state, and why its waiting instances wait (DescribeJob's TaskSet StateReason). */
+  update(taskState, reason) {
     this.taskState = taskState;
     this.badge.replaceWith((this.badge = badge(taskState)));
+    this.reason.textContent = reason || "";
+    this.reason.hidden = !reason;
     this.refresh();
   }
 

@@ -78,7 +78,7 @@ export function jobView(root, view, jobId) {
     facts.replaceChildren(...header(job));
     if (!dag) graph.append((dag = drawDag(job, select)).element);
     dag.update(job.TaskSet);
-    job.TaskSet.forEach((task) => taskGrid(view, jobId, grids, tasks, task).update(task.TaskState));
+    job.TaskSet.forEach((task) => taskGrid(view, jobId, grids, tasks, task).update(task.TaskState, task.StateReason));
   });
   const top = el("div", { class: "job-header" }, facts, actionButtons(view, jobId, () => poller.now()));
   root.append(el("p", { class: "crumbs" }, el("a", { href: "#/jobs" }, "Jobs"), " / ", jobId), top,
