@@ -11,6 +11,7 @@ from batchyard.config.settings import S3Endpoint
 from batchyard.storage.errors import NotFound, StorageError
 from batchyard.storage.paths import parse_remote
 from batchyard.storage.s3 import s3_store
+from batchyard.storage.store import FsspecObjectStore
 from conftest import MotoS3
 
 from .conftest import endpoint, tree, write
@@ -24,6 +25,47 @@ def test_an_object_wins_over_a_folder_of_the_same_name(moto_s3: MotoS3, tmp_path
     store.put(write(tmp_path / "b", "inside"), parse_remote(f"cos://{bucket}/x/inside", directory=False))
     store.get(parse_remote(f"cos://{bucket}/x", directory=False), tmp_path / "got")
     assert (tmp_path / "got").read_bytes() == b"file"
+
+
+def test_getting_an_object_asks_for_it_once(
+    moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No HEAD before the GET: an input costs one request, as it would to any other S3 client."""
+    bucket = moto_s3.new_bucket()
+    store = s3_store(endpoint(moto_s3.url, moto_s3))
+    remote = parse_remote(f"cos://{bucket}/in/f.bin", directory=False)
+    store.put(write(tmp_path / "f", "data"), remote)
+    asked = _requests_of(store, monkeypatch)
+    store.get(remote, tmp_path / "got")
+    assert asked == ["get_object"]
+    assert (tmp_path / "got").read_bytes() == b"data"
+
+
+def test_a_folder_named_without_its_slash_is_listed_after_the_get_misses(
+    moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = moto_s3.new_bucket()
+    store = s3_store(endpoint(moto_s3.url, moto_s3))
+    store.put(write(tmp_path / "f", "inside"), parse_remote(f"cos://{bucket}/d/f", directory=False))
+    asked = _requests_of(store, monkeypatch)
+    store.get(parse_remote(f"cos://{bucket}/d", directory=False), tmp_path / "got")
+    assert asked[0] == "get_object" and "head_object" not in asked
+    assert tree(tmp_path) == {"f": b"inside", "got/f": b"inside"}
+
+
+def _requests_of(store: FsspecObjectStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The S3 operations the store asks for from now on, in order (s3fs sends each through
+    ``_call_s3``)."""
+    fs = store._fs
+    original = fs._call_s3
+    asked: list[str] = []
+
+    async def recorded(method: str, *args: object, **kwargs: object) -> object:
+        asked.append(method)
+        return await original(method, *args, **kwargs)
+
+    monkeypatch.setattr(fs, "_call_s3", recorded)
+    return asked
 
 
 @pytest.mark.parametrize("key", ["data/../../escape.txt", "data//rooted.txt", "data/./dot.txt"])

@@ -4,11 +4,16 @@ S3 publishes an object only when its upload completes: a single PUT (below twice
 is atomic, and a multipart upload becomes an object only on its final request (s3fs aborts it on an
 error; a crash leaves invisible parts that the bucket's lifecycle rules clean up). So unlike the
 folder store, writes need no temporary name.
+
+A download asks for the object itself first (one GET) rather than whether there is one (a HEAD, then
+the GET): S3 answers ``NoSuchKey`` alike for a folder's name and for nothing, and only then is the
+prefix listed. An input costs one request, as it would to any other S3 client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fsspec import AbstractFileSystem
@@ -17,9 +22,24 @@ from batchyard.config.settings import S3Endpoint
 from batchyard.storage.store import FsspecObjectStore
 
 
+class S3ObjectStore(FsspecObjectStore):
+    """The fsspec store over s3fs, whose downloads skip the HEAD that would precede each GET."""
+
+    def _get_object(self, target: str, local: Path) -> bool:
+        """The GET tells an object from the rest: a HEAD first would cost a request per object
+        fetched, for the rare key that is a folder. s3fs opens the local file only once the GET
+        has answered, and ``replacing`` removes it on any failure, so a miss leaves no file (the
+        destination's parent folder is made, as by every ``get``)."""
+        try:
+            self._download(target, local)
+        except FileNotFoundError:  # NoSuchKey, or NoSuchBucket: the listing tells which
+            return False
+        return True
+
+
 def s3_store(endpoint: S3Endpoint) -> FsspecObjectStore:
     """The store for ``object_store = "s3"``; it connects on its first copy, not here."""
-    return FsspecObjectStore(_filesystem(endpoint), bucket_naming(endpoint))
+    return S3ObjectStore(_filesystem(endpoint), bucket_naming(endpoint))
 
 
 def bucket_naming(endpoint: S3Endpoint) -> Callable[[str], str]:

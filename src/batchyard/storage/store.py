@@ -102,8 +102,9 @@ class SchemeRouter:
 class FsspecObjectStore:
     """An ``ObjectStore`` over an fsspec filesystem; ``top`` says where a bucket's keys start in it.
 
-    Subclasses change how one file is written (``_write``) and where a path lands (``_locate``);
-    every fsspec or botocore exception is turned into a ``StorageError`` here.
+    Subclasses change how one file is written (``_write``), where a path lands (``_locate``) and how
+    ``get`` tells an object from a folder (``_get_object``); every fsspec or botocore exception is
+    turned into a ``StorageError`` here.
     """
 
     def __init__(self, fs: AbstractFileSystem, top: Callable[[str], str]) -> None:
@@ -129,15 +130,8 @@ class FsspecObjectStore:
     def get(self, remote: RemotePath, local: Path) -> None:
         with _translated(remote.url, missing=True):
             target = self._locate(remote)
-            if not remote.is_prefix and self._is_object(target):
-                self._download(target, local)
-                return
-            files = self._files(target.rstrip("/") + "/")
-            if not files:
-                raise NotFound(remote.url, "no object at this path or under it")
-            placed = [(path, _inside(local, relative, remote)) for path, relative in files]  # all or none
-            for path, destination in placed:
-                self._download(path, destination)
+            if remote.is_prefix or not self._get_object(target, local):
+                self._get_folder(remote, target, local)
 
     def read_bytes(self, remote: RemotePath) -> bytes:
         with _translated(remote.url, missing=True):
@@ -174,6 +168,24 @@ class FsspecObjectStore:
     def _put_file(self, local: Path, remote: RemotePath) -> None:
         with _translated(remote.url, missing=False):
             self._write(local, self._locate(remote))
+
+    def _get_object(self, target: str, local: Path) -> bool:
+        """Download the object at ``target``; False, having written nothing, when there is none (a
+        folder of that name may be there). Asking first is cheap where a look is a ``stat``."""
+        if not self._is_object(target):
+            return False
+        self._download(target, local)
+        return True
+
+    def _get_folder(self, remote: RemotePath, target: str, local: Path) -> None:
+        """Every object under ``target`` as a folder, placed below ``local``; each key is checked
+        before the first is written, so a key that would climb out leaves nothing behind."""
+        files = self._files(target.rstrip("/") + "/")
+        if not files:
+            raise NotFound(remote.url, "no object at this path or under it")
+        placed = [(path, _inside(local, relative, remote)) for path, relative in files]
+        for path, destination in placed:
+            self._download(path, destination)
 
     def _is_object(self, target: str) -> bool:
         """``isfile`` would answer False for an unreachable store too; ``info`` raises instead."""
