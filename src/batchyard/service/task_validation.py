@@ -191,7 +191,10 @@ def _named_env_type(
     return name, catalog_type(name, instance_types)
 
 
-def _local_redirect(task: Task, stream: str, where: str, sandboxed: bool) -> tuple[str | None, str | None]:
+LocalLog = tuple[str | None, str | None]  # RedirectLocalInfo's folder and file name, or neither
+
+
+def _local_redirect(task: Task, stream: str, where: str, sandboxed: bool) -> LocalLog:
     """RedirectLocalInfo's folder and file name template for one log: a file the sandbox shows the
     command at that absolute path, so it follows the rules of an absolute mapping path."""
     info = task.RedirectLocalInfo or RedirectLocalInfo()
@@ -222,7 +225,7 @@ def _local_file_name(name: str, where: str) -> None:
         raise ApiError("InvalidParameterValue.LocalPath", exc.message) from None
 
 
-def _local_logs(task: Task, where: str, sandboxed: bool) -> tuple[tuple[str | None, str | None], ...]:
+def _local_logs(task: Task, where: str, sandboxed: bool) -> tuple[LocalLog, LocalLog]:
     """Both logs' local places (stdout's, stderr's); one file cannot be both."""
     stdout = _local_redirect(task, "stdout", where, sandboxed)
     stderr = _local_redirect(task, "stderr", where, sandboxed)
