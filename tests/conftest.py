@@ -30,6 +30,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from batchyard.executors.slurm.executor import cancel_pilots
 from batchyard.runner.cgroups import discard_node_cgroups
 from batchyard.runner.wrapper import kill_wrappers_under
+from batchyard.store.database import Database
 
 SECRET_ID = "AKIDbatchyardtest0000000000000000000"
 SECRET_KEY = "batchyardtestsecretkey0000000000"
@@ -153,6 +154,15 @@ def _open_to_the_task_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         patch.setattr(pytest.TempPathFactory, "mktemp", mktemp)
         yield
     os.umask(umask)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated store of its own in the test's folder, for tests below the API."""
+    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    database.migrate()
+    yield database
+    database.close()
 
 
 @pytest.fixture

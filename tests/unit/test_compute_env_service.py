@@ -7,7 +7,7 @@ rule about nodes is checked without a scheduler or an executor. ``settle`` only 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,14 +48,6 @@ class Settles:
 
     def __call__(self) -> None:
         self.calls += 1
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
-    database.migrate()
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,14 +29,6 @@ SETTINGS = NotificationSinks(retry_initial_s=0.05, retry_max_s=0.2, retain_s=360
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
-    database.migrate()
-    yield database
-    database.close()
 
 
 @pytest.fixture
