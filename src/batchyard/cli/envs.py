@@ -18,6 +18,7 @@ from batchyard.cli.output import (
     data,
     moment,
     print_json,
+    print_listing,
     short_moment,
     state,
     table,
@@ -49,22 +50,20 @@ def list_envs(
     with reported():
         api = connect(Flags(profile, region, endpoint))
         found, total = collect(api.describe_envs, 0, limit, PAGE)
-    if output is Output.JSON:
-        print_json({"ComputeEnvSet": [data(e) for e in found], "TotalCount": total})
-        return
-    grid = table("ENV", "NAME", "ZONE", "DESIRED", "NODES", "CREATED", "TAGS")
-    grid.caption = f"{len(found)} of {total} compute environments"
-    for env in found:
-        grid.add_row(
-            text(env.EnvId),
-            text(env.EnvName),
-            text(env.Placement.Zone if env.Placement else None),
-            text(env.DesiredComputeNodeCount),
-            _node_tally(env.ComputeNodeMetrics),
-            short_moment(env.CreateTime),
-            tags(env.Tags),
-        )
-    console().print(grid)
+    columns = ("ENV", "NAME", "ZONE", "DESIRED", "NODES", "CREATED", "TAGS")
+    print_listing(output, found, total, ("ComputeEnvSet", "compute environments"), columns, _env_row)
+
+
+def _env_row(env: Any) -> list[Text]:
+    return [
+        text(env.EnvId),
+        text(env.EnvName),
+        text(env.Placement.Zone if env.Placement else None),
+        text(env.DesiredComputeNodeCount),
+        _node_tally(env.ComputeNodeMetrics),
+        short_moment(env.CreateTime),
+        tags(env.Tags),
+    ]
 
 
 def show_env(

@@ -19,9 +19,9 @@ from batchyard.cli.output import (
     data,
     duration,
     print_json,
+    print_listing,
     short_moment,
     state,
-    table,
     tags,
     text,
 )
@@ -60,22 +60,20 @@ def list_jobs(
         filters = job_filters(states or [], names or [], tag_filters or [])
         api = connect(Flags(profile, region, endpoint))
         found, total = collect(lambda o, n: api.describe_jobs(filters, o, n), offset, limit, JOBS_PAGE)
-    if output is Output.JSON:
-        print_json({"JobSet": [data(j) for j in found], "TotalCount": total})
-        return
-    grid = table("JOB", "NAME", "STATE", "TASKS", "CREATED", "DURATION", "TAGS")
-    grid.caption = f"{len(found)} of {total} jobs"
-    for job in found:
-        grid.add_row(
-            text(job.JobId),
-            text(job.JobName),
-            state(job.JobState),
-            _task_tally(job.TaskMetrics),
-            short_moment(job.CreateTime),
-            duration(job.CreateTime, job.EndTime),
-            tags(job.Tags),
-        )
-    console().print(grid)
+    columns = ("JOB", "NAME", "STATE", "TASKS", "CREATED", "DURATION", "TAGS")
+    print_listing(output, found, total, ("JobSet", "jobs"), columns, _job_row)
+
+
+def _job_row(job: Any) -> list[Text]:
+    return [
+        text(job.JobId),
+        text(job.JobName),
+        state(job.JobState),
+        _task_tally(job.TaskMetrics),
+        short_moment(job.CreateTime),
+        duration(job.CreateTime, job.EndTime),
+        tags(job.Tags),
+    ]
 
 
 def job_filters(states: Sequence[str], names: Sequence[str], tag_filters: Sequence[str]) -> list[Filter]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -66,6 +67,27 @@ def table(*columns: str) -> Table:
             column, header_style="bold", overflow="fold" if wraps else "ellipsis", no_wrap=not wraps
         )
     return grid
+
+
+def print_listing(
+    output: Output,
+    found: Sequence[Any],
+    total: int,
+    what: tuple[str, str],
+    columns: Sequence[str],
+    row: Callable[[Any], Sequence[Text]],
+) -> None:
+    """A page of a Describe… listing: ``what`` is the API's set member and the plural the caption
+    counts; JSON is that set and its TotalCount, a table has a row per item."""
+    member, plural = what
+    if output is Output.JSON:
+        print_json({member: [data(item) for item in found], "TotalCount": total})
+        return
+    grid = table(*columns)
+    grid.caption = f"{len(found)} of {total} {plural}"
+    for item in found:
+        grid.add_row(*row(item))
+    console().print(grid)
 
 
 def state(value: str | None) -> Text:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from batchyard.cli.client import collect, connect
 from batchyard.cli.errors import reported
 from batchyard.cli.options import EndpointOption, OutputOption, ProfileOption, RegionOption
-from batchyard.cli.output import Output, console, data, print_json, short_moment, table, tags, text
+from batchyard.cli.output import Output, print_listing, short_moment, tags, text
 from batchyard.cli.profiles import Flags
 
 PAGE = 100  # DescribeTaskTemplates' largest Limit
@@ -26,19 +27,17 @@ def list_templates(
     with reported():
         api = connect(Flags(profile, region, endpoint))
         found, total = collect(api.describe_templates, 0, limit, PAGE)
-    if output is Output.JSON:
-        print_json({"TaskTemplateSet": [data(t) for t in found], "TotalCount": total})
-        return
-    grid = table("TEMPLATE", "NAME", "DESCRIPTION", "TASK", "CREATED", "TAGS")
-    grid.caption = f"{len(found)} of {total} task templates"
-    for template in found:
-        info = template.TaskTemplateInfo
-        grid.add_row(
-            text(template.TaskTemplateId),
-            text(template.TaskTemplateName),
-            text(template.TaskTemplateDescription),
-            text(info.TaskName if info is not None else None),
-            short_moment(template.CreateTime),
-            tags(template.Tags),
-        )
-    console().print(grid)
+    columns = ("TEMPLATE", "NAME", "DESCRIPTION", "TASK", "CREATED", "TAGS")
+    print_listing(output, found, total, ("TaskTemplateSet", "task templates"), columns, _template_row)
+
+
+def _template_row(template: Any) -> list[Text]:
+    info = template.TaskTemplateInfo
+    return [
+        text(template.TaskTemplateId),
+        text(template.TaskTemplateName),
+        text(template.TaskTemplateDescription),
+        text(info.TaskName if info is not None else None),
+        short_moment(template.CreateTime),
+        tags(template.Tags),
+    ]
