@@ -350,9 +350,11 @@ class Rig:
 
 
 @asynccontextmanager
-async def started(tmp_path: Path, hosts: Sequence[Host] = (HOST,)) -> AsyncIterator[Rig]:
+async def started(
+    tmp_path: Path, hosts: Sequence[Host] = (HOST,), topics: Sequence[str] = ()
+) -> AsyncIterator[Rig]:
     """A started rig, stopped and closed afterwards whatever the test did."""
-    rig = Rig(tmp_path, hosts)
+    rig = Rig(tmp_path, hosts, topics)
     await rig.start()
     try:
         yield rig

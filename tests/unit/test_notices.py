@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduling_harness import ME, Rig, task
+from scheduling_harness import ME, Rig, started, task
 from sqlalchemy import func, select
 
 from batchyard.store.tables import jobs, outbox, subscriptions
@@ -29,13 +29,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    rig = Rig(tmp_path, topics=["ops"])
-    await rig.start()
-    try:
-        yield rig
-    finally:
-        await rig.stop()
-        rig.close()
+    async with started(tmp_path, topics=["ops"]) as running:
+        yield running
 
 
 def notify(*events: str) -> list[dict[str, Any]]:
