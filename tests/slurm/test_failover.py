@@ -49,7 +49,8 @@ def test_a_job_survives_the_loss_of_a_slurm_node(
     on_slurm: Server, slurm_cluster: SlurmCluster, tmp_path: Path
 ) -> None:
     """The lost node's attempt is a SYSTEM fault: retried on the node that is left although the task
-    allows no retry (a failure of the command would have failed the job)."""
+    allows no retry (a failure of the command would have failed the job), and each instance succeeds
+    once."""
     gate = tmp_path / "gate"
     client = make_client(on_slurm.endpoint)
     command = f"while [ ! -e {gate} ]; do sleep 0.1; done; echo done $BATCH_TASK_INSTANCE_INDEX"
@@ -76,10 +77,13 @@ def test_a_job_survives_the_loss_of_a_slurm_node(
     finally:
         slurm_cluster.start_node(lost)
 
+    # Until its controller notices the loss, Slurm may give the retry a new allocation on the lost
+    # host; that attempt is lost with it and retried once more, as a SYSTEM fault again.
     attempts = _attempts(on_slurm)
     failed = [a for a in attempts if a[1] != "SUCCEED"]
-    assert len(failed) == 1 and len(attempts) == 3, attempts
-    assert "allocation ended" in failed[0][2], failed
+    assert failed and "allocation ended" in failed[0][2], attempts
+    assert len({idx for idx, _, _ in failed}) == 1, attempts
+    assert all(state == "FAILED" and "compute node" in reason for _, state, reason in failed), attempts
     assert sorted(idx for idx, state, _ in attempts if state == "SUCCEED") == [0, 1]
 
 
