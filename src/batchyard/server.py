@@ -71,9 +71,8 @@ def _slurm(settings: Settings, store: ObjectStore, isolation: Isolation) -> Exec
     fd = os.open(store_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(store_settings(settings), f)
-    config = SlurmSettings(
-        settings.slurm.partition, settings.slurm.poll_s, settings.slurm.idle_poll_s, os.environ
-    )
+    slurm = settings.slurm
+    config = SlurmSettings(slurm.partition, slurm.poll_s, slurm.idle_poll_s, slurm.hosts_poll_s, os.environ)
     try:
         executor = SlurmExecutor(
             runs_dir(settings), store, config, store_file, settings.kill_grace_seconds, isolation

@@ -28,6 +28,7 @@ from batchyard.executors.base import (
     Event,
     Executor,
     Host,
+    HostsChanged,
     LogRef,
     NodeFailed,
     NodeLost,
@@ -138,7 +139,7 @@ def slurm_backend(root: Path) -> Backend:
         from batchyard.executors.slurm.executor import SlurmExecutor, SlurmSettings
 
         store = FsspecObjectStore.local(root / "cos")
-        settings = SlurmSettings(None, poll_s=0.1, idle_poll_s=0.5, env=env)
+        settings = SlurmSettings(None, poll_s=0.1, idle_poll_s=0.5, hosts_poll_s=30.0, env=env)
         return SlurmExecutor(root / "runs", store, settings, store_file, 1.0, host_isolation())
 
     async def run_out(spec: AttemptSpec) -> None:
@@ -178,6 +179,8 @@ def log_ref(spec: AttemptSpec) -> LogRef:
 
 
 def _key(event: Event) -> str | int:
+    if isinstance(event, HostsChanged):
+        return "hosts"
     return event.attempt_pk if isinstance(event, AttemptStarted | AttemptFinished) else event.node_id
 
 

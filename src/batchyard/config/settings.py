@@ -210,6 +210,7 @@ class SlurmCluster(BaseModel):
     partition: str | None = None  # None: the cluster's default partition
     poll_s: float = Field(default=0.2, gt=0)  # how often pilots are looked at while any is pending
     idle_poll_s: float = Field(default=2.0, gt=0)  # otherwise, to notice lost ones
+    hosts_poll_s: float = Field(default=30.0, gt=0)  # how often the partition's nodes are read again
 
 
 class Settings(BaseModel):

@@ -90,9 +90,22 @@ class AttemptFinished(NamedTuple):
     reason: str
 
 
+def describe_hosts(hosts: Sequence[Host]) -> str:
+    """For the log: each host with what it offers."""
+    return ", ".join(f"{h.name} ({h.capacity})" for h in hosts)
+
+
+class HostsChanged(NamedTuple):
+    """Where nodes can go changed (a cluster's nodes added, removed or resized): ``hosts`` from now on.
+    Nodes already on a host that left are not lost for it; their executor says so if they are."""
+
+    at: float
+    hosts: tuple[Host, ...]
+
+
 NodeEvent = NodeReady | NodeFailed | NodeLost
 AttemptEvent = AttemptStarted | AttemptFinished
-Event = NodeEvent | AttemptEvent
+Event = NodeEvent | AttemptEvent | HostsChanged
 EventSink = Callable[[Event], None]
 
 

@@ -33,6 +33,7 @@ from batchyard.executors.base import (
     Executor,
     NodeReady,
     NodeSpec,
+    describe_hosts,
 )
 from batchyard.metrics.scheduler import SchedulerMetrics
 from batchyard.scheduler import nodes
@@ -123,7 +124,7 @@ class Scheduler:
             "scheduler started: %d nodes and %d attempts re-attached; hosts: %s",
             len(recovered.nodes),
             len(recovered.attempts),
-            ", ".join(f"{h.name} ({h.capacity})" for h in self._executor.hosts()),
+            describe_hosts(self._executor.hosts()),
         )
         self._task = asyncio.create_task(self._run(), name="scheduler")
         self._wakeup.set()

@@ -143,6 +143,11 @@ class Fleet:
 
     # Hosts ---------------------------------------------------------------------------------
 
+    def set_hosts(self, hosts: Sequence[Host]) -> None:
+        """Nodes on a host that left keep counting against it until they go: they still hold it."""
+        self._capacity = {host.name: host.capacity for host in hosts}
+        self._room_changed = True
+
     def fits_any(self, demand: Resources) -> bool:
         """Whether some host could ever hold a node of this size, were it empty."""
         return any(capacity.fits(demand) for capacity in self._capacity.values())

@@ -3,22 +3,28 @@ with an outcome that may mean a retry."""
 
 from __future__ import annotations
 
+import logging
+
 from batchyard.domain.attempts import Failure
 from batchyard.domain.states import State
 from batchyard.executors.base import (
     AttemptFinished,
     AttemptStarted,
     Event,
+    HostsChanged,
     NodeEvent,
     NodeFailed,
     NodeLost,
     NodeReady,
+    describe_hosts,
 )
 from batchyard.scheduler import nodes
 from batchyard.scheduler.batch import Batch
 from batchyard.scheduler.intents import cancel
 from batchyard.scheduler.ledger import ActiveAttempt
 from batchyard.scheduler.tick import Tick
+
+log = logging.getLogger(__name__)
 
 # Retries for attempts that failed through no fault of the command (lost node, failed upload),
 # on top of the task's own MaxRetryCount.
@@ -44,6 +50,9 @@ def apply_events(tick: Tick, events: list[Event]) -> None:
                 _started(tick, batch, active, event)
             else:
                 _finished(tick, batch, active, event)
+        elif isinstance(event, HostsChanged):
+            log.info("hosts changed: %s", describe_hosts(event.hosts))
+            tick.fleet.set_hosts(event.hosts)
         else:
             _node_event(tick, event)
     batch.write(tick.conn)

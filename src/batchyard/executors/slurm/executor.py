@@ -42,6 +42,7 @@ from batchyard.executors.base import (
     AttachedNode,
     EventSink,
     Host,
+    HostsChanged,
     NodeFailed,
     NodeLost,
     NodeReady,
@@ -49,7 +50,7 @@ from batchyard.executors.base import (
     Usage,
 )
 from batchyard.executors.local import LocalExecutor, _Node, _Running
-from batchyard.executors.slurm.tools import SlurmError, SlurmJob, SlurmTools
+from batchyard.executors.slurm.tools import SlurmError, SlurmJob, SlurmNode, SlurmTools
 from batchyard.runner.exits import Exit
 from batchyard.runner.main import Order, Outcome
 from batchyard.runner.outcome import LOST, classify_exit
@@ -81,6 +82,7 @@ class SlurmSettings:
     partition: str | None
     poll_s: float  # how often pilots are looked at while any is pending or being cancelled
     idle_poll_s: float  # how often otherwise (to notice lost ones)
+    hosts_poll_s: float  # how often the partition's nodes are read again (added, removed, resized)
     env: Mapping[str, str]  # the environment Slurm's tools run in (SLURM_CONF among it)
 
 
@@ -105,11 +107,11 @@ class SlurmExecutor(LocalExecutor):
         self._settings = settings
         self._store_settings = store_settings
         self._comment = pilot_comment(runs_dir)
-        nodes = self._tools.nodes()
-        if not nodes:
+        self._hosts: list[Host] = []
+        self.elsewhere: list[str] = []  # the partition's nodes on other machines than this one
+        if not self._adopt(self._tools.nodes()):
             raise SlurmError(f"the Slurm partition {settings.partition or '(default)'} has no nodes")
-        self._hosts = [Host(n.name, n.capacity) for n in nodes]
-        self.elsewhere = sorted(n.name for n in nodes if not _this_machine(n.address))
+        self._hosts_due = time.monotonic() + settings.hosts_poll_s  # when they are next read
         self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
         self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until sbatch answered)
         # Attempts being cancelled -> when their steps are due SIGKILL (None: SIGTERM not sent yet).
@@ -125,6 +127,15 @@ class SlurmExecutor(LocalExecutor):
 
     def hosts(self) -> Sequence[Host]:
         return self._hosts
+
+    def _adopt(self, nodes: Sequence[SlurmNode]) -> bool:
+        """Take the partition's nodes as the hosts if they changed; whether they did."""
+        self.elsewhere = sorted(n.name for n in nodes if not _this_machine(n.address))
+        hosts = [Host(n.name, n.capacity) for n in nodes]
+        if hosts == self._hosts:
+            return False
+        self._hosts = hosts
+        return True
 
     async def start(self, sink: EventSink) -> None:
         await super().start(sink)
@@ -392,6 +403,8 @@ class SlurmExecutor(LocalExecutor):
                 async with asyncio.timeout(self._pause()):
                     await self._poke.wait()
             self._poke.clear()
+            if time.monotonic() >= self._hosts_due:
+                await self._read_hosts(loop)
             if not self._pilots and not self._unconfirmed:
                 continue
             now = time.monotonic()
@@ -406,6 +419,20 @@ class SlurmExecutor(LocalExecutor):
             for attempt, ended in unconfirmed.values():
                 self._confirm(attempt, ended)
             self._signal_steps(due, steps, now)
+
+    async def _read_hosts(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A partition found empty (being reconfigured, or emptied by mistake) keeps the hosts it had,
+        so no waiting node fails for want of a host meanwhile."""
+        self._hosts_due = time.monotonic() + self._settings.hosts_poll_s
+        try:
+            nodes = await loop.run_in_executor(self._slurm, self._tools.nodes)
+        except SlurmError as exc:
+            log.warning("Slurm did not list the partition's nodes; keeping the hosts known: %s", exc)
+            return
+        if not nodes:
+            log.warning("the Slurm partition lists no nodes; keeping the hosts known")
+        elif self._adopt(nodes):
+            self._emit(HostsChanged(time.time(), tuple(self._hosts)))
 
     def _signal_steps(self, due: list[int], steps: dict[str, str], now: float) -> None:
         """SIGTERM to steps being cancelled, SIGKILL to those whose grace is over (steps not listed yet

@@ -25,8 +25,6 @@ _TIMEOUT_S = 60.0
 _CONTROLLER_AWAY = ("Unable to contact slurm controller", "Socket timed out", "Zero Bytes were transmitted")
 _RESUBMIT_DELAYS_S = (1.0, 2.0, 4.0)
 _MIB_PER_GIB = 1024
-# Node states in which a node takes no new allocations (sinfo's %T, its flags stripped).
-_UNUSABLE = ("down", "drain", "fail", "future", "inval", "maint", "reboot", "power")
 
 
 class SlurmError(Exception):
@@ -37,7 +35,6 @@ class SlurmError(Exception):
 class SlurmNode:
     name: str
     capacity: Resources
-    usable: bool
     address: str  # NodeAddr: where it is, for telling whether it is this machine
 
 
@@ -56,19 +53,22 @@ class SlurmTools:
     env: Mapping[str, str]
 
     def nodes(self) -> list[SlurmNode]:
-        """The partition's nodes with what each offers (CPUs, memory, GPUs from its generic resources)."""
-        argv = ["sinfo", "--noheader", "--Node", "--format", _SEP.join(("%N", "%c", "%m", "%G", "%T", "%o"))]
+        """The partition's nodes with what each offers (CPUs, memory, GPUs from its generic resources);
+        without a partition, the default one's (sinfo marks it with a ``*``), where sbatch puts pilots."""
+        fields = _SEP.join(("%N", "%c", "%m", "%G", "%o", "%P"))
+        argv = ["sinfo", "--noheader", "--Node", "--format", fields]
         if self.partition:
             argv += ["--partition", self.partition]
-        found: dict[str, SlurmNode] = {}
-        for line in self._run(argv).splitlines():
-            name, cpus, memory_mib, gres, state, address = line.split(_SEP)
-            capacity = Resources(int(cpus), int(memory_mib.rstrip("+")) // _MIB_PER_GIB, _gpus(gres))
-            usable = not state.rstrip("*~#!%$@^-").startswith(_UNUSABLE)
-            found[name] = SlurmNode(
-                name, capacity, usable, address
-            )  # a node in two partitions is listed twice
-        return list(found.values())
+        found = []
+        for line in self._run(argv).splitlines():  # a line per node and partition
+            try:
+                name, cpus, memory_mib, gres, address, partition = line.split(_SEP)
+                capacity = Resources(int(cpus), int(memory_mib.rstrip("+")) // _MIB_PER_GIB, _gpus(gres))
+            except ValueError:
+                raise SlurmError(f"sinfo listed a node in a form not understood: {line!r}") from None
+            if self.partition or partition.endswith("*"):
+                found.append(SlurmNode(name, capacity, address))
+        return found
 
     def submit_pilot(self, name: str, resources: Resources, comment: str) -> str:
         """An allocation holding ``resources`` for as long as it is not cancelled; its job id.
