@@ -163,8 +163,9 @@ BACKENDS: dict[str, Callable[[Path], Backend]] = {
 NEEDS = {"slurm": "slurm_cluster"}
 # Backends whose nodes a test can make their host lose.
 LOSES_NODES = ("memory", "slurm")
-# Backends that measure what running attempts use (a cluster's nodes are not measured yet).
-MEASURES_USAGE = ("memory", "local")
+# Backends that measure what running attempts use (Slurm: where its accounting gathers, as the test
+# cluster's does).
+MEASURES_USAGE = ("memory", "local", "slurm")
 
 E = TypeVar("E", NodeReady, NodeFailed, NodeLost, AttemptStarted, AttemptFinished)
 T = TypeVar("T")

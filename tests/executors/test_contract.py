@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -16,6 +18,7 @@ from batchyard.executors.base import (
     NodeFailed,
     NodeLost,
     NodeReady,
+    Usage,
 )
 
 from .harness import LOSES_NODES, MEASURES_USAGE, Harness, attempt, log_ref
@@ -169,10 +172,19 @@ async def test_usage_reports_running_attempts_only_as_shares_of_their_node(harne
     await harness.ready_node()
     harness.launch(1, "sleep 30")
     await harness.wait(AttemptStarted, 1)
-    (usage,) = await harness.executor.usage()
+    (usage,) = await _measured(harness)
     assert usage.attempt_pk == 1
     assert usage.memory_percent is not None and 0 <= usage.memory_percent < 100
     assert usage.cpu_percent is not None and 0 <= usage.cpu_percent <= 100
     harness.executor.cancel([1])
     await harness.wait(AttemptFinished, 1)
     assert list(await harness.executor.usage()) == []
+
+
+async def _measured(harness: Harness, timeout: float = 30) -> Sequence[Usage]:
+    """The first usage that says something: a cluster's accounting samples a step a moment after it
+    starts."""
+    async with asyncio.timeout(timeout):
+        while not (found := await harness.executor.usage()):
+            await asyncio.sleep(0.2)
+    return found

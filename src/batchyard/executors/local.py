@@ -21,7 +21,7 @@ import shutil
 import signal
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -52,7 +52,7 @@ from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation, terminate_commands
 from batchyard.runner.staging import NodeData, StagingFailed, binds, save_outputs, stage_in
-from batchyard.runner.usage import disk_percent, session_totals
+from batchyard.runner.usage import Totals, disk_percent, session_totals
 from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
 from batchyard.storage.store import ObjectStore
@@ -86,6 +86,10 @@ class _Running:
     pidfd: int
     own_child: bool  # started by this run of the server (waited for), or re-attached (journal only)
     started: float | None  # when this server started it (unknown for one re-attached)
+
+
+# What attempts have used so far (CPU time, memory now), by attempt pk; absent: not known.
+TotalsOf = Callable[[list[_Running]], dict[int, Totals]]
 
 
 class LocalExecutor:
@@ -273,15 +277,18 @@ class LocalExecutor:
 
     async def usage(self) -> Sequence[Usage]:
         """One pass over ``/proc`` in the I/O pool, for the attempts running when asked."""
-        running = [
+        running = self._running_on_nodes()
+        return await self._loop_or_fail().run_in_executor(self._io, self._measure, running, self._totals)
+
+    def _running_on_nodes(self) -> list[tuple[_Running, Resources]]:
+        return [
             (a, self._nodes[a.spec.node_id].resources)
             for a in self._running.values()
             if a.spec.node_id in self._nodes
         ]
-        return await self._loop_or_fail().run_in_executor(self._io, self._measure, running)
 
-    def _measure(self, running: list[tuple[_Running, Resources]]) -> list[Usage]:
-        totals = session_totals({attempt.pid for attempt, _ in running})
+    def _measure(self, running: list[tuple[_Running, Resources]], totals_of: TotalsOf) -> list[Usage]:
+        totals = totals_of([attempt for attempt, _ in running])
         disks = {attempt.workspace.workdir: disk_percent(attempt.workspace.workdir) for attempt, _ in running}
         now = time.time()
         readings = [
@@ -295,9 +302,14 @@ class LocalExecutor:
                 a.started,
             )
             for a, node in running
-            if (t := totals.get(a.pid)) is not None
+            if (t := totals.get(a.spec.attempt_pk)) is not None
         ]
         return self._meter.shares(readings)
+
+    def _totals(self, attempts: list[_Running]) -> dict[int, Totals]:
+        """By attempt: what its wrapper's session uses (absent: it has ended)."""
+        by_session = session_totals({attempt.pid for attempt in attempts})
+        return {a.spec.attempt_pk: t for a in attempts if (t := by_session.get(a.pid)) is not None}
 
     def log_tail(self, ref: LogRef, stream: str, limit: int) -> bytes | None:
         """From the node while the attempt runs, else from its own file (absent when it wrote nothing).

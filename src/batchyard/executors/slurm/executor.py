@@ -57,6 +57,7 @@ from batchyard.runner.outcome import LOST, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation
 from batchyard.runner.staging import NodeData, binds
+from batchyard.runner.usage import Totals
 from batchyard.runner.workspace import Workspace
 from batchyard.storage.store import ObjectStore
 
@@ -150,8 +151,27 @@ class SlurmExecutor(LocalExecutor):
         await super().stop()
 
     async def usage(self) -> Sequence[Usage]:
-        """Not measured on a cluster yet: DescribeJobMonitorData answers nulls (docs/semantics.md)."""
-        return ()
+        """What Slurm's accounting says each running step has used: one ``squeue`` and one ``sstat``
+        for all of them, in the Slurm thread. A cluster that gathers nothing (``JobAcctGatherType=
+        jobacct_gather/none``), or a step not sampled yet, gives no figure: DescribeJobMonitorData
+        answers nulls for it."""
+        running = self._running_on_nodes()
+        pilots = {a.spec.attempt_pk: job for a, _ in running if (job := self._pilots.get(a.spec.node_id))}
+        if not pilots:
+            return ()
+        totals_of = functools.partial(self._step_totals, pilots)
+        return await self._loop_or_fail().run_in_executor(self._slurm, self._measure, running, totals_of)
+
+    def _step_totals(self, pilots: dict[int, str], _attempts: list[_Running]) -> dict[int, Totals]:
+        """``pilots``: the job id of each attempt's node, by attempt pk (the attempts measured)."""
+        try:
+            steps = self._tools.steps(pilots.values())
+            ids = {pk: steps[name] for pk in pilots if (name := f"{_STEP_PREFIX}{pk}") in steps}
+            used = self._tools.step_usage(ids.values())
+        except SlurmError as exc:
+            log.warning("Slurm did not say what running steps use: %s", exc)
+            return {}
+        return {pk: used[step] for pk, step in ids.items() if step in used}
 
     # Nodes
 

@@ -7,6 +7,7 @@ separator no job name of ours holds, so parsing does not depend on column widths
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from batchyard.domain.resources import Resources
+from batchyard.runner.usage import Totals
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,23 @@ class SlurmTools:
         out = self._run(["squeue", "--noheader", "--steps", "--jobs", ids, "--format", f"%i{_SEP}%j"])
         return {name: step for step, name in (line.split(_SEP, 1) for line in out.splitlines())}
 
+    def step_usage(self, step_ids: Iterable[str]) -> dict[str, Totals]:
+        """CPU time and memory each running step has used so far, by ``<job id>.<step id>``, as the
+        cluster's accounting last sampled them (``sstat``: every task's processes, summed); steps it
+        has no sample of are absent."""
+        ids = ",".join(sorted(set(step_ids)))
+        if not ids:
+            return {}
+        argv = ["sstat", "--noheader", "--parsable2", "--jobs", ids, "--format", "JobID,TRESUsageInTot"]
+        found = {}
+        # A step that has just ended is refused with an error, and the others still listed.
+        for line in self._run(argv, check=False).splitlines():
+            step, _, tres = line.partition("|")
+            used = dict(item.partition("=")[::2] for item in tres.split(","))
+            with contextlib.suppress(KeyError, ValueError):
+                found[step] = Totals(_seconds(used["cpu"]), _bytes(used["mem"]))
+        return found
+
     def cancel(self, ids: Sequence[str], signal: str | None = None) -> None:
         """End jobs or steps (``J`` or ``J.S``), or send them only ``signal``. A step's plain cancel is
         SIGKILL at once; a job's is SIGTERM, then SIGKILL after the cluster's KillWait."""
@@ -133,6 +152,21 @@ class SlurmTools:
         if check and done.returncode != 0:
             raise SlurmError(f"{argv[0]} exited with {done.returncode}: {done.stderr.strip()}")
         return done.stdout
+
+
+def _seconds(text: str) -> float:
+    """A Slurm duration: ``[D-]HH:MM:SS``, ``MM:SS`` or ``MM:SS.mmm``."""
+    days, _, clock = text.rpartition("-")
+    hours, minutes, seconds = ([0.0, 0.0] + [float(part) for part in clock.split(":")])[-3:]
+    return (int(days) if days else 0) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def _bytes(text: str) -> int:
+    """A Slurm size: a number of bytes, or of K, M, G, T or P (powers of 1,024)."""
+    power = "KMGTP".find(text[-1:]) + 1 if text[-1:].isalpha() else 0
+    if text[-1:].isalpha() and power == 0:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(text[:-1] if power else text) * 1024**power)
 
 
 def _gpus(gres: str) -> int:
