@@ -44,6 +44,7 @@ SLURM_SUITE := tests/api/test_jobs.py tests/api/test_data_mappings.py tests/api/
 	$(RULES)::test_retry_jobs_reruns_failed_instances_and_their_successors \
 	tests/api/test_sandbox.py::test_a_command_cannot_reach_secrets_the_server_or_other_tasks \
 	tests/api/test_sandbox.py::test_a_setsid_daemon_ends_with_its_attempt \
+	tests/api/test_sandbox.py::test_a_command_that_needs_more_than_its_instance_type_is_killed_and_told_why \
 	tests/api/test_monitor_data.py
 
 # Two streams at once, to keep within the time budget on two cores: the suites whose tests wait on

@@ -52,8 +52,9 @@ from batchyard.executors.base import (
 from batchyard.executors.local import LocalExecutor, _Node, _Running
 from batchyard.executors.slurm.tools import SlurmError, SlurmJob, SlurmNode, SlurmTools
 from batchyard.runner.exits import Exit
+from batchyard.runner.logs import read_tail
 from batchyard.runner.main import Order, Outcome
-from batchyard.runner.outcome import LOST, classify_exit
+from batchyard.runner.outcome import LOST, SHELL_SIGNAL_BASE, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation
 from batchyard.runner.staging import NodeData, binds
@@ -76,6 +77,11 @@ UNRESPONSIVE = "A job step on the node's Slurm allocation ended without an exit 
 _EAGER_S = 2.0
 _EAGER_POLL_S = 0.03
 _LOST_SRUN_GRACE_S = 10.0  # how long an srun may outlive its lost node before it is killed
+# What slurmstepd writes to a step's error output when it kills the step, or a process of it, for
+# memory (jobacct_gather's OverMemoryKill; task/cgroup's OOM killer); and how far back to look.
+_MEMORY_KILLS = (b"exceeded memory limit", b"oom-kill event")
+_STEPD_TAIL_BYTES = 4096
+_SIGKILLED = SHELL_SIGNAL_BASE + signal.SIGKILL  # the exit code of a SIGKILLed command, as a shell says
 
 
 @dataclass(frozen=True)
@@ -313,11 +319,35 @@ class SlurmExecutor(LocalExecutor):
             if ended is None:  # SIGKILL took the wrapper too, as it does on this machine
                 self._report(attempt.spec, None, *classify_exit(None, signal.SIGKILL))
                 return
+        elif (ended is None or ended.code == _SIGKILLED) and (gib := self._memory_kill(attempt)) is not None:
+            failure, reason = classify_exit(_SIGKILLED, None, gib)
+            self._finish(attempt.spec, attempt.paths, attempt.workspace, _SIGKILLED, failure, reason)
+            return
         elif ended is None or ended.code != 0:
             self._unconfirmed[pk] = (attempt, ended)
             self._poke.set()
             return
         self._confirm(attempt, ended)
+
+    def _memory_kill(self, attempt: _Running) -> int | None:
+        """The node's memory (GiB) if Slurm killed the step for using more, as its step daemon says in
+        the step's error output: jobacct_gather's ``OverMemoryKill`` kills the whole step (the wrapper
+        too, so the node would otherwise look lost under it), task/cgroup's OOM killer the process
+        that asked too much. A command that prints such a line itself only misnames its own failure."""
+        job_id = self._pilots.get(attempt.spec.node_id)
+        node = self._nodes.get(attempt.spec.node_id)
+        if job_id is None or node is None:
+            return None
+        try:
+            tail = read_tail(attempt.workspace.stderr, _STEPD_TAIL_BYTES)
+        except OSError:
+            return None
+        step = f"StepId={job_id}.".encode()
+        killed = any(
+            line.startswith(b"slurmstepd") and step in line and any(mark in line for mark in _MEMORY_KILLS)
+            for line in tail.splitlines()
+        )
+        return node.resources.memory_gib if killed else None
 
     def _confirm(self, attempt: _Running, ended: Exit | None) -> None:
         """Conclude an attempt whose node is known to be there, or that its node's end ended.
