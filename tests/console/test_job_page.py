@@ -157,6 +157,18 @@ def test_retry_reruns_a_failed_job(page: Page, sdk: batch_client.BatchClient, tm
     expect(page.locator(".job-header h1 .badge")).to_have_text("SUCCEED")
 
 
+def test_a_finished_job_is_asked_for_seldom(page: Page, sdk: batch_client.BatchClient) -> None:
+    """Only a retry changes a finished job: its page asks for it once, not every few seconds."""
+    job_id = submit(sdk, task("t", "true"), JobName="finished")
+    wait_job(sdk, job_id)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.headers.get("x-tc-action", "")))
+    sign_in(page, path=f"/jobs/{job_id}")
+    expect(page.locator(".job-header h1 .badge")).to_have_text("SUCCEED")
+    page.wait_for_timeout(6_000)  # more than two of a running job's polls
+    assert asked.count("DescribeJob") == 1, asked
+
+
 def test_a_large_task_fetches_its_instance_pages_as_they_come_into_view(
     page: Page, sdk: batch_client.BatchClient, tmp_path: Path
 ) -> None:

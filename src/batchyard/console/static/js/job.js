@@ -1,6 +1,6 @@
 // A job's page: what it is, its task graph, a grid of instances per task, and what can be done to it.
 
-import { badge, confirmDialog, counts, el, time } from "./dom.js";
+import { FINISHED, badge, confirmDialog, counts, el, time } from "./dom.js";
 import { drawDag } from "./dag.js";
 import { TaskGrid } from "./grid.js";
 
@@ -79,6 +79,7 @@ export function jobView(root, view, jobId) {
     if (!dag) graph.append((dag = drawDag(job, select)).element);
     dag.update(job.TaskSet);
     job.TaskSet.forEach((task) => taskGrid(view, jobId, grids, tasks, task).update(task.TaskState, task.StateReason));
+    return FINISHED.has(job.JobState); // settled: polled seldom
   });
   const top = el("div", { class: "job-header" }, facts, actionButtons(view, jobId, () => poller.now()));
   root.append(el("p", { class: "crumbs" }, el("a", { href: "#/jobs" }, "Jobs"), " / ", jobId), top,

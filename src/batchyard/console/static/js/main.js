@@ -8,6 +8,9 @@ import { jobsView } from "./jobs.js";
 import { signInView } from "./signin.js";
 
 const POLL_MS = 2500;
+// After a refresh that found what it shows settled (a finished job): only a retry changes it, and a
+// retry from the page refreshes it at once.
+const SETTLED_POLL_MS = 30000;
 const ROUTES = [
   [/^#\/jobs\/([^/?]+)$/, (root, view, [id]) => jobView(root, view, decodeURIComponent(id))],
   [/^#\/jobs(?:\?(.*))?$/, (root, view, [query]) => jobsView(root, view, new URLSearchParams(query || ""))],
@@ -47,7 +50,8 @@ class ErrorBanner {
   }
 }
 
-/** Refreshes now and then every POLL_MS after the last refresh ended, never two at once. */
+/** Refreshes now and then every POLL_MS after the last refresh ended, never two at once; every
+ * SETTLED_POLL_MS after a refresh that resolved to true (what it shows has settled). */
 class Poller {
   constructor(view, source, refresh) {
     Object.assign(this, { view, source, refresh, timer: 0, running: false, again: false });
@@ -61,14 +65,17 @@ class Poller {
       return;
     }
     this.running = true;
-    await this.view.attempt(this.source, this.refresh);
+    let settled = false;
+    await this.view.attempt(this.source, async () => {
+      settled = (await this.refresh()) === true;
+    });
     this.running = false;
     if (!this.view.active) return;
     if (this.again) {
       this.again = false;
       this.now();
     } else {
-      this.timer = setTimeout(() => this.now(), POLL_MS);
+      this.timer = setTimeout(() => this.now(), settled ? SETTLED_POLL_MS : POLL_MS);
     }
   }
 
