@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, expect
@@ -122,6 +123,39 @@ def test_terminate_acts_only_once_confirmed(
     expect(page.locator("#notice")).to_have_text("Termination requested.")
     expect(page.locator(".job-header h1 .badge")).to_have_text("FAILED")
     assert wait_job(sdk, job_id).JobState == "FAILED"
+
+
+def test_an_unfinished_instance_is_terminated_from_its_dialog_once_confirmed(
+    page: Page, sdk: batch_client.BatchClient, tmp_path: Path
+) -> None:
+    """Instance 1 is terminated; instance 0 goes on, and a finished instance offers no Terminate."""
+    gate = tmp_path / "gate"
+    job_id = submit(sdk, task("wait", gate_command(gate), TaskInstanceNum=2), JobName="one-of-two")
+    sign_in(page, path=f"/jobs/{job_id}")
+    expect(page.locator('svg.dag g.box[data-task="wait"]')).to_have_class("box state-RUNNING")
+    wait_for(lambda: {i.TaskInstanceState for i in instances(sdk, job_id, "wait")} == {"RUNNING"})
+    canvas, position = instance_cell(page, "wait", 1)
+    canvas.click(position=position)
+    dialog = page.locator('dialog.instance[data-index="1"]')
+    dialog.locator("button.TerminateTaskInstance").click()
+    confirm = page.locator("dialog.confirm")
+    expect(confirm).to_contain_text("Terminate instance 1 of wait?")
+    confirm.locator("button.cancel").click()
+    expect(confirm).to_have_count(0)
+    assert [i.TaskInstanceState for i in instances(sdk, job_id, "wait")] == ["RUNNING", "RUNNING"]
+
+    dialog.locator("button.TerminateTaskInstance").click()
+    page.locator("dialog.confirm button.danger").click()
+    expect(dialog.locator("dl.facts")).to_contain_text("FAILED")
+    expect(dialog.locator("button.TerminateTaskInstance")).to_have_count(0)
+    assert [i.TaskInstanceState for i in instances(sdk, job_id, "wait")] == ["RUNNING", "FAILED"]
+    gate.touch()
+    assert wait_job(sdk, job_id).JobState == "FAILED"  # one of its instances failed
+    assert [i.TaskInstanceState for i in instances(sdk, job_id, "wait")] == ["SUCCEED", "FAILED"]
+
+
+def instances(sdk: batch_client.BatchClient, job_id: str, task_name: str) -> list[Any]:
+    return list(call(sdk, "DescribeTask", {"JobId": job_id, "TaskName": task_name}).TaskInstanceSet)
 
 
 def test_delete_acts_once_confirmed_and_an_api_refusal_is_shown(

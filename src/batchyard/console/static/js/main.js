@@ -54,7 +54,7 @@ class ErrorBanner {
  * SETTLED_POLL_MS after a refresh that resolved to true (what it shows has settled). */
 class Poller {
   constructor(view, source, refresh) {
-    Object.assign(this, { view, source, refresh, timer: 0, running: false, again: false });
+    Object.assign(this, { view, source, refresh, timer: 0, running: false, again: false, stopped: false });
     this.now();
   }
 
@@ -70,7 +70,7 @@ class Poller {
       settled = (await this.refresh()) === true;
     });
     this.running = false;
-    if (!this.view.active) return;
+    if (!this.view.active || this.stopped) return;
     if (this.again) {
       this.again = false;
       this.now();
@@ -80,6 +80,7 @@ class Poller {
   }
 
   stop() {
+    this.stopped = true;
     clearTimeout(this.timer);
   }
 }
