@@ -87,3 +87,11 @@ def test_nodes_leaving_and_joining_the_partition_are_followed(
     wait_for(lambda: [s for s, _ in _instances(client, job_id)] == ["RUNNING", "RUNNING"], timeout=60)
     gate.touch()
     assert wait_job(client, job_id, timeout=60).JobState == "SUCCEED"
+
+
+def test_a_partition_without_nodes_is_refused_at_start(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:
+    server = Server(tmp_path / "data", executor="slurm", config='[slurm]\npartition = "nosuch"\n')
+    with pytest.raises(RuntimeError, match="server exited"):
+        server.start()
+    said = _server_log(server)
+    assert "the Slurm cluster cannot be used: its partition nosuch has no nodes" in said, said

@@ -117,7 +117,8 @@ class SlurmExecutor(LocalExecutor):
         self._hosts: list[Host] = []
         self.elsewhere: list[str] = []  # the partition's nodes on other machines than this one
         if not self._adopt(self._tools.nodes()):
-            raise SlurmError(f"the Slurm partition {settings.partition or '(default)'} has no nodes")
+            missing = f"partition {settings.partition}" if settings.partition else "default partition"
+            raise SlurmError(f"its {missing} has no nodes; name one that has with --slurm-partition")
         self._hosts_due = time.monotonic() + settings.hosts_poll_s  # when they are next read
         self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
         self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until sbatch answered)
