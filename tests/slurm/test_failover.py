@@ -22,9 +22,7 @@ from conftest import (
     wait_for,
     wait_job,
 )
-
-# S5.LARGE8 (4 CPU, 8 GiB) fills a node of the test cluster: two instances, one on each node.
-WHOLE_NODE = "S5.LARGE8"
+from slurm.helpers import on_whole_nodes
 
 
 @pytest.fixture
@@ -54,16 +52,7 @@ def test_a_job_survives_the_loss_of_a_slurm_node(
     gate = tmp_path / "gate"
     client = make_client(on_slurm.endpoint)
     command = f"while [ ! -e {gate} ]; do sleep 0.1; done; echo done $BATCH_TASK_INSTANCE_INDEX"
-    job_id = submit(
-        client,
-        task(
-            "t",
-            command,
-            TaskInstanceNum=2,
-            MaxRetryCount=0,
-            ComputeEnv={"EnvType": "MANAGED", "EnvData": {"InstanceType": WHOLE_NODE}},
-        ),
-    )
+    job_id = submit(client, on_whole_nodes(command, MaxRetryCount=0))
     pilots = wait_for(lambda: len(found := _pilot_nodes(slurm_cluster)) == 2 and found, timeout=60)
     wait_for(lambda: len(_attempts(on_slurm)) == 2, timeout=30)
     lost = sorted(set(pilots.values()))[0]

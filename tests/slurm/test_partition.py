@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from tencentcloud.batch.v20170312 import batch_client
 
-from conftest import Server, SlurmCluster, call, make_client, running, submit, task, wait_for, wait_job
+from conftest import Server, SlurmCluster, call, make_client, running, submit, wait_for, wait_job
+from slurm.helpers import on_whole_nodes
 
-# S5.LARGE8 (4 CPU, 8 GiB) fills a node of the test cluster.
-WHOLE_NODE = "S5.LARGE8"
 PARTITION = "batch"
 
 
@@ -65,15 +64,7 @@ def test_nodes_leaving_and_joining_the_partition_are_followed(
     wait_for(lambda: "hosts changed: node1 (" in _server_log(server), timeout=30)
 
     command = f"while [ ! -e {gate} ]; do sleep 0.1; done"
-    job_id = submit(
-        client,
-        task(
-            "t",
-            command,
-            TaskInstanceNum=2,
-            ComputeEnv={"EnvType": "MANAGED", "EnvData": {"InstanceType": WHOLE_NODE}},
-        ),
-    )
+    job_id = submit(client, on_whole_nodes(command))
 
     def waiting_reason() -> str:
         """While one instance runs, the other's StateReason."""
