@@ -76,6 +76,11 @@ class Server:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def log_file(self) -> Path:
+        """Where the server's output goes, across restarts."""
+        return self.data_dir.parent / f"server-{self.port}.log"
+
+    @property
     def scheme(self) -> str:
         return "http" if self.tls_cert is None else "https"
 
@@ -96,7 +101,7 @@ class Server:
             "BATCHYARD_SECRET_KEY": SECRET_KEY,
             **self.extra_env,
         }
-        log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
+        log = self.log_file.open("ab")
         argv = [sys.executable, "-m", "batchyard", "serve", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir)]
         config = self.config if self.rate_limited else self.config + "\n[rate_limits]\nenabled = false\n"

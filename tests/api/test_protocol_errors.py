@@ -382,5 +382,5 @@ def test_sdk_unsigned_payload_succeeds(srv: Server) -> None:
 
 def test_server_log_has_no_internal_errors(srv: Server) -> None:
     """None of the requests above may have crashed a handler."""
-    log = (srv.data_dir.parent / f"server-{srv.port}.log").read_text(errors="replace")
+    log = srv.log_file.read_text(errors="replace")
     assert "Traceback" not in log

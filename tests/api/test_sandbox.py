@@ -236,7 +236,7 @@ def test_without_a_sandbox_the_server_runs_and_says_loudly_what_is_not_isolated(
         job_id = submit(client, task("t", "id -u"))
         assert wait_job(client, job_id).JobState == "SUCCEED"
         assert stdout_of(client, job_id, "t") == f"{os.geteuid()}\n", "the server's own user"
-    log = (tmp_path / f"server-{server.port}.log").read_text()
+    log = server.log_file.read_text()
     assert f"WARNING batchyard.runner.sandbox: THE SANDBOX IS OFF: {reason}" in log, log
     assert "credentials.json" in log and "docs/security.md" in log
 

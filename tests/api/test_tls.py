@@ -92,7 +92,7 @@ def test_plain_http_client_gets_no_answer_from_the_tls_port(tls_srv: Server) -> 
 
 
 def test_ready_log_line_names_the_https_url(tls_srv: Server) -> None:
-    log = (tls_srv.data_dir.parent / f"server-{tls_srv.port}.log").read_text()
+    log = tls_srv.log_file.read_text()
     assert f"batchyard is ready on https://{tls_srv.endpoint}" in log
 
 

@@ -43,10 +43,6 @@ def _partition_nodes(cluster: SlurmCluster) -> list[str]:
     return listed.stdout.split()
 
 
-def _server_log(server: Server) -> str:
-    return (server.data_dir.parent / f"server-{server.port}.log").read_text(errors="replace")
-
-
 def _instances(client: batch_client.BatchClient, job_id: str) -> list[tuple[str, str]]:
     """(state, reason) of each instance of task "t"."""
     found = call(client, "DescribeTask", {"JobId": job_id, "TaskName": "t"}).TaskInstanceSet
@@ -61,7 +57,7 @@ def test_nodes_leaving_and_joining_the_partition_are_followed(
     gate = tmp_path / "gate"
     client = make_client(server.endpoint)
     _set_partition_nodes(partition, "node1")
-    wait_for(lambda: "hosts changed: node1 (" in _server_log(server), timeout=30)
+    wait_for(lambda: "hosts changed: node1 (" in server.log_file.read_text(errors="replace"), timeout=30)
 
     command = f"while [ ! -e {gate} ]; do sleep 0.1; done"
     job_id = submit(client, on_whole_nodes(command))
@@ -84,5 +80,5 @@ def test_a_partition_without_nodes_is_refused_at_start(tmp_path: Path, slurm_clu
     server = Server(tmp_path / "data", executor="slurm", config='[slurm]\npartition = "nosuch"\n')
     with pytest.raises(RuntimeError, match="server exited"):
         server.start()
-    said = _server_log(server)
+    said = server.log_file.read_text(errors="replace")
     assert "the Slurm cluster cannot be used: its partition nosuch has no nodes" in said, said
