@@ -62,11 +62,6 @@ START_RECORD_DELAY_S = 0.02
 # Under load, ticks start at most this often, so each one carries many events; nodes hold enough
 # work meanwhile (``fleet``: their depth follows the round trip). An idle scheduler reacts at once.
 MIN_TICK_INTERVAL_S = 0.02
-# A tick's transaction costs about the same whether it carries two events or two hundred: under load,
-# ticks are also spaced by this many of the last one's durations (up to MAX_TICK_INTERVAL_S), so the
-# scheduler takes a bounded share of a CPU that the commands need, and each tick carries more.
-_TICK_DUTY = 3
-MAX_TICK_INTERVAL_S = 0.1
 LOST_WITHOUT_NODE = "The attempt's compute node is unknown after a restart; the attempt is counted as lost."
 
 
@@ -115,7 +110,6 @@ class Scheduler:
         self._urgent = asyncio.Event()  # a user is waiting: skip (or cut short) the batching pause
         self._wakeup = asyncio.Event()
         self._stopping = False
-        self._last_tick_s = 0.0  # how long the last tick took
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -197,8 +191,7 @@ class Scheduler:
         last = began = 0.0
         while not self._stopping:
             await self._sleep_until_needed()
-            spacing = min(max(MIN_TICK_INTERVAL_S, _TICK_DUTY * self._last_tick_s), MAX_TICK_INTERVAL_S)
-            pause = last + spacing - time.monotonic()
+            pause = last + MIN_TICK_INTERVAL_S - time.monotonic()
             if pause > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._urgent.wait(), pause)
@@ -230,8 +223,7 @@ class Scheduler:
             self._executor.cancel(tick.cancels)
             self._executor.provision(tick.provisions)
             self._executor.launch(tick.launches)
-            self._last_tick_s = time.monotonic() - began
-            self._metrics.tick_took(self._last_tick_s)
+            self._metrics.tick_took(time.monotonic() - began)
             if tick.notices.written:
                 self._notify()
             for waiter in waiters:

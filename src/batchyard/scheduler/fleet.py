@@ -4,10 +4,10 @@ Rebuilt from the store at start-up; between ticks it answers "which nodes of thi
 take work" and "which host has room" without a query. Capacity is counted here and nowhere else.
 
 A node runs one attempt at a time. The scheduler may assign it the next few attempts of a task
-while it runs one, as many as it runs in about two round trips of the scheduler (the task's
+while it runs one, as many as it runs in about one round trip of the scheduler (the task's
 ``depth``): a node never idles waiting for the scheduler to notice it finished, and a better-ranked
-instance that arrives waits at most about that long. A task whose attempts are longer than two
-round trips, or not yet measured, gets a depth of one: one attempt per node, nothing queued.
+instance that arrives waits at most about that round trip. A task whose attempts are longer than the
+round trip, or not yet measured, gets a depth of one: one attempt per node, nothing queued.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ MAX_DEPTH = 64
 # How fast estimates follow new observations (exponential moving averages).
 _SMOOTHING = 0.2
 _FIRST_ROUND_TRIP_S = 0.005
-# How many round trips of work a node holds: the next attempt of a node whose last one ended just
-# after a tick began is launched by the tick after, and a busy scheduler spaces its ticks.
-_HORIZON = 2
 
 
 @dataclass
@@ -245,7 +242,7 @@ class Fleet:
         earlier = self._run_time.get(task_pk)
         typical = seconds if earlier is None else earlier + _SMOOTHING * (seconds - earlier)
         self._run_time[task_pk] = typical
-        depth = min(MAX_DEPTH, 1 + math.floor(_HORIZON * self.round_trip_s / max(typical, 1e-4)))
+        depth = min(MAX_DEPTH, 1 + math.floor(self.round_trip_s / max(typical, 1e-4)))
         if depth == self._depth.get(task_pk, 1):
             return
         if depth > 1:
