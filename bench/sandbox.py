@@ -3,21 +3,24 @@
 N instances of `true` in one task (10,000; `--quick` 1,000), run by the server three ways and by
 `xargs -P<cpus>` two ways:
 
-- the server as it starts by default: every command in a bubblewrap sandbox as the task user, every
-  node's attempts in the node's memory cgroup (the wrapper writes its pid to `cgroup.procs`);
+- the server as it starts by default: every command in a bubblewrap sandbox as the task user, which
+  its node keeps for its attempts to enter in turn (`runner.node_sandbox`), every node's attempts in
+  the node's memory cgroup (the wrapper writes its pid to `cgroup.procs`);
+- the same with a sandbox made for every attempt (`[sandbox] per_node = false`), as the baseline does;
 - the server with the sandbox and without node cgroups (`[sandbox] cgroup = ""`);
 - the server with neither (`[sandbox] enabled = false`), the server's own cost;
 - `xargs -P<cpus> -n1 <the server's bwrap line> true`: one bwrap, setpriv and `sh -c true` per
   instance, nothing else. The line is built by `runner.sandbox.find_sandbox` from the settings the
   server reads, and it is checked against the line the server really runs (a probe job prints its
-  sandbox's `/proc/1/cmdline`: bwrap's own, as pid 1 of the sandbox's PID namespace);
+  sandbox's `/proc/1/cmdline`: bwrap's own, as pid 1 of the sandbox's PID namespace; a node's kept
+  sandbox has the same mounts, and its holder in place of the command);
 - `xargs -P<cpus> -n1 sh -c true`, no sandbox: what the sandbox itself costs.
 
 Before its clock starts, each server runs that probe, which must run as the task user (sandbox on)
 or as root (off), and its log must say whether node memory is limited as configured: a benchmark of
 a sandbox that silently fell back to none would measure the wrong thing.
 
-Every round runs all five in turn (3 rounds; `--quick` 1), and each figure is the median of the rounds:
+Every round runs all six in turn (3 rounds; `--quick` 1), and each figure is the median of the rounds:
 single runs vary by a fifth on this machine. Each run's time goes to stderr with the load average
 before it, which shows other work on the machine. Figures are milliseconds of wall time per instance
 (run time / N); the target (issue #8) is the default server within 1.5x of `xargs` running the same
@@ -55,6 +58,7 @@ from harness import (
 from throughput import poll_interval
 
 from batchyard.config.settings import Settings
+from batchyard.runner.node_sandbox import holder_argv
 from batchyard.runner.sandbox import Sandbox, find_sandbox
 from batchyard.server import private_folders
 
@@ -75,10 +79,14 @@ class Variant:
     config: str
     sandboxed: bool
     cgroups: bool
+    per_node: bool = False
 
 
-DEFAULT = Variant("server, sandbox + node cgroups (default)", "", True, True)
-NO_CGROUPS = Variant('server, sandbox, [sandbox] cgroup = ""', '[sandbox]\ncgroup = ""\n', True, False)
+DEFAULT = Variant("server, sandbox + node cgroups (default)", "", True, True, per_node=True)
+PER_ATTEMPT = Variant(
+    "server, a sandbox per attempt ([sandbox] per_node = false)", "[sandbox]\nper_node = false\n", True, True
+)
+NO_CGROUPS = Variant('server, sandbox, [sandbox] cgroup = ""', '[sandbox]\ncgroup = ""\n', True, False, True)
 NEITHER = Variant("server, no sandbox, no cgroups", '[sandbox]\nenabled = false\ncgroup = ""\n', False, False)
 
 
@@ -119,6 +127,8 @@ def probe(server: Server, client: Client, variant: Variant, expected: Sandbox) -
         workdir = cmdline[cmdline.index("--chdir") + 1]
         served = normalised(cmdline, workdir)
         ours = [*normalised(expected.argv(workdir), workdir), command]
+        if variant.per_node:
+            ours = normalised(list(holder_argv(expected, workdir, ())), workdir)
         if served != ours:
             raise BenchError(f"the server's sandbox line differs from the baseline's:\n{served}\n{ours}")
 
@@ -159,6 +169,7 @@ def run(quick: bool, with_100k: bool) -> list[Figure]:
         runs: dict[str, Callable[[], float]] = {
             "line": lambda: xargs_seconds(n, line, env),
             DEFAULT.label: lambda: server_seconds(n, DEFAULT, sandbox),
+            PER_ATTEMPT.label: lambda: server_seconds(n, PER_ATTEMPT, sandbox),
             NO_CGROUPS.label: lambda: server_seconds(n, NO_CGROUPS, sandbox),
             "plain": lambda: xargs_seconds(n, ["sh", "-c"]),
             NEITHER.label: lambda: server_seconds(n, NEITHER, sandbox),
@@ -177,6 +188,7 @@ def run(quick: bool, with_100k: bool) -> list[Figure]:
     target = Target(f"<= {TARGET}x the bwrap line", default / per["line"] <= TARGET)
     return [
         Figure(NAME, f"{DEFAULT.label}, {of}", default, "ms/inst", per["line"], line_name, target),
+        Figure(NAME, f"{PER_ATTEMPT.label}, {of}", per[PER_ATTEMPT.label], "ms/inst", per["line"], line_name),
         Figure(NAME, f"{NO_CGROUPS.label}, {of}", per[NO_CGROUPS.label], "ms/inst", per["line"], line_name),
         Figure(NAME, f"xargs -P{CPUS} + bwrap line, {of}", per["line"], "ms/inst", per["plain"], plain_name),
         Figure(NAME, f"{NEITHER.label}, {of}", per[NEITHER.label], "ms/inst", per["plain"], plain_name),

@@ -204,6 +204,44 @@ def test_a_command_within_its_memory_runs_to_the_end(sealed: Server) -> None:
     assert stdout_of(client, job_id, "t") == f"{256 << 20}\n"
 
 
+@pytest.mark.local_only  # a Slurm step's runner makes every attempt a sandbox of its own
+@pytest.mark.parametrize("per_node", [True, False], ids=["kept", "per-attempt"])
+def test_attempts_of_a_node_share_its_sandbox_until_one_leaves_something_in_it(
+    tmp_path: Path, per_node: bool
+) -> None:
+    """On one node in turn: 0 leaves a SysV shared memory segment, 1 a file in /tmp, 2 and 3 look.
+
+    Each prints its sandbox's identity (its mount namespace, and when its pid 1 started). 1 enters
+    the sandbox 0 ran in, and does not see 0's segment: each attempt has an IPC namespace of its
+    own. 1's file costs the node its kept sandbox, so 2 gets a fresh one, which 3 enters again, and
+    neither sees the file.
+    """
+    config = f"[local]\ncpus = 1\nmemory_gib = 4\n[sandbox]\nper_node = {str(per_node).lower()}\n"
+    server = Server(tmp_path / "data", config=config, share_test_folder=False)
+    identity = 'echo "$(readlink /proc/self/ns/mnt) $(cut -d" " -f22 /proc/1/stat)"'
+    segments = 'ipcs -m | grep -c "^0x" || :'
+    command = (
+        f'sleep 0.2; {identity}; case "$BATCH_TASK_INSTANCE_INDEX" in '
+        "0) ipcmk -M 4096 >/dev/null ;; "
+        f"1) {segments}; touch /tmp/left-behind ;; "
+        f'*) {segments}; ls /tmp/left-behind 2>&1 | grep -c "No such" ;; esac'
+    )
+    with contextmanager(running)(server):
+        client = make_client(server.endpoint)
+        job_id = submit(client, task("t", command, TaskInstanceNum=4))
+        assert wait_job(client, job_id).JobState == "SUCCEED"
+        logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t"}).TaskInstanceLogSet
+
+    by_index = sorted(logs, key=lambda log: log.TaskInstanceIndex)
+    seen = [decode_log(log.StdoutLog).splitlines() for log in by_index]
+    assert [lines[1:] for lines in seen] == [[], ["0"], ["0", "1"], ["0", "1"]], seen
+    sandboxes = [lines[0] for lines in seen]
+    if per_node:
+        assert sandboxes[0] == sandboxes[1] != sandboxes[2] == sandboxes[3], sandboxes
+    else:
+        assert len(set(sandboxes)) == 4, sandboxes
+
+
 @pytest.mark.local_only  # a Slurm step's SIGTERM reaches bwrap too (docs/cluster.md)
 def test_terminate_job_gives_the_command_its_sigterm_before_the_kill(server: Server, tmp_path: Path) -> None:
     """bwrap outlives the SIGTERM, so the command's own trap runs and its exit is the command's."""

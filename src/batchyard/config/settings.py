@@ -171,6 +171,9 @@ class SandboxSettings(BaseModel):
     shared: list[str] = Field(default_factory=list)
     # Node memory limits: cgroups named <mount>/<cgroup>/<node id>; "" sets no limits.
     cgroup: str = "batchyard"
+    # A node keeps its sandbox for its attempts to enter in turn while they need the same mounts and
+    # leave nothing in it (runner.node_sandbox); false makes a sandbox for every attempt.
+    per_node: bool = True
 
 
 class NotificationSinks(BaseModel):

@@ -48,6 +48,7 @@ from batchyard.runner.cgroups import NodeCgroup
 from batchyard.runner.environment import attempt_environment, node_environment, sandboxed_attempt
 from batchyard.runner.exits import Exit, ExitJournals, journal_path
 from batchyard.runner.logs import read_tail, upload_logs
+from batchyard.runner.node_sandbox import HoldFailed, NodeSandbox, held_sandboxes, hold, holder_argv
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation, terminate_commands
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 
 HOST_NAME = "local"
 CANCELLED_BEFORE_START = "The attempt was cancelled before it started."
+SANDBOX_ENDED = "The compute node's sandbox ended while the attempt ran in it (or tried to enter it)."
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 _JOB_FOLDERS_REMEMBERED = 10_000
 
@@ -75,6 +77,7 @@ class _Node:
     current: int | None = None  # the attempt it runs (until its end is reported)
     waiting: deque[AttemptSpec] = field(default_factory=deque)
     ready: bool = True  # a cluster's node runs nothing until its allocation has started
+    held: NodeSandbox | None = None  # the sandbox it keeps for its attempts to enter
 
 
 @dataclass
@@ -95,6 +98,8 @@ TotalsOf = Callable[[list[_Running]], dict[int, Totals]]
 class LocalExecutor:
     # Outputs are uploaded by the server here; a cluster's runner uploads them on the node.
     SAVES_OUTPUTS = True
+    # Nodes here keep their sandboxes (runner.node_sandbox); a cluster's attempts run on other hosts.
+    KEEPS_SANDBOXES = True
 
     def __init__(
         self,
@@ -122,6 +127,7 @@ class LocalExecutor:
         self._job_folders: set[str] = set()  # jobs whose folder this run has made sure of
         self._meter = UsageMeter()
         self._staging: dict[int, bool] = {}  # attempts whose data is being staged -> cancelled meanwhile
+        self._entered: dict[int, NodeSandbox] = {}  # attempts running in their node's kept sandbox
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -161,6 +167,7 @@ class LocalExecutor:
         for node_id in node_ids:
             node = self._nodes.pop(node_id, None)
             if node is not None:
+                self._let_go(node)
                 self._io.submit(node.workspace.discard)
                 if node.cgroup is not None:
                     self._io.submit(node.cgroup.remove)
@@ -197,6 +204,9 @@ class LocalExecutor:
         self._reattach_attempts(attempts)
 
     def _reattach_nodes(self, nodes: Sequence[AttachedNode]) -> None:
+        """Each node takes back the sandbox it kept, with any attempt still running in it; sandboxes
+        of nodes no longer known are killed."""
+        kept = self._held_sandboxes()
         for known in nodes:
             node_id = known.spec.node_id
             workspace = self._workspace(node_id)
@@ -205,9 +215,19 @@ class LocalExecutor:
             except OSError as exc:
                 self._emit(NodeLost(node_id, time.time(), f"The node's workspace failed: {exc}."))
                 continue
-            self._nodes[node_id] = self._new_node(node_id, workspace, known.spec.resources)
+            node = self._new_node(node_id, workspace, known.spec.resources)
+            node.held = kept.pop(workspace.workdir, None)
+            self._nodes[node_id] = node
             if known.handle is None:
                 self._emit(NodeReady(node_id, time.time(), workspace.workdir))
+        for orphan in kept.values():
+            self._io.submit(orphan.close)
+
+    def _held_sandboxes(self) -> dict[str, NodeSandbox]:
+        sandbox = self._isolation.sandbox
+        if not self.KEEPS_SANDBOXES or sandbox is None or sandbox.enter_tools is None:
+            return {}
+        return held_sandboxes(f"{os.fspath(self._runs_dir)}/nodes")
 
     def _reattach_attempts(self, attempts: Sequence[AttachedAttempt]) -> None:
         alive = running_wrappers() if attempts else {}
@@ -369,22 +389,82 @@ class LocalExecutor:
             self._launch_one(spec, node.workspace)
 
     def _launch_one(self, spec: AttemptSpec, workspace: Workspace) -> None:
-        """Stage the attempt's data (in the I/O pool, if it has any), then spawn its wrapper."""
-        if spec.data.empty:
+        """Stage the attempt's data and make its node's sandbox (in the I/O pool, if it needs either),
+        then spawn its wrapper."""
+        if not spec.data.empty:
+            spec = replace(spec, binds=spec.binds + binds(spec.data, NodeData.of(workspace.workdir)))
+        node = self._nodes[spec.node_id]
+        wanted = self._sandbox_wanted(node, spec, workspace)
+        if spec.data.empty and wanted is None:
             self._spawn_one(spec, workspace)
             return
+        stale = None
+        if wanted is not None:  # the sandbox it keeps will not do: it goes, in the pool, before the new one
+            stale, node.held = node.held, None
         self._staging[spec.attempt_pk] = False
-        node = NodeData.of(workspace.workdir)
-        future = self._loop_or_fail().run_in_executor(self._io, stage_in, self._store, spec.data, node)
+        future = self._loop_or_fail().run_in_executor(self._io, self._prepare, spec, workspace, stale, wanted)
         future.add_done_callback(lambda done: self._staged(spec, workspace, done))
 
-    def _staged(self, spec: AttemptSpec, workspace: Workspace, done: asyncio.Future[None]) -> None:
-        """Run the attempt whose data is in place, unless it was cancelled or its staging failed."""
+    def _sandbox_wanted(self, node: _Node, spec: AttemptSpec, workspace: Workspace) -> tuple[str, ...] | None:
+        """The command line of the sandbox the node must make for this attempt to enter; None if the
+        one it keeps will do, or if the attempt makes its own."""
+        line = self._held_line(spec, workspace)
+        held = node.held
+        if line is None or (held is not None and held.argv == line and held.reusable and held.alive()):
+            return None
+        return line
+
+    def _held_line(self, spec: AttemptSpec, workspace: Workspace) -> tuple[str, ...] | None:
+        """The command line of the node sandbox this attempt can run in; None if it makes its own: no
+        sandbox can be kept, or RedirectLocalInfo shows it the node's log files, which are made anew
+        for every attempt (a kept sandbox would show the last one's)."""
+        sandbox = self._isolation.sandbox
+        if not self.KEEPS_SANDBOXES or sandbox is None or sandbox.enter_tools is None:
+            return None
+        if workspace.log_binds(spec.redirect):
+            return None
+        return holder_argv(sandbox, workspace.workdir, spec.binds)
+
+    def _prepare(
+        self,
+        spec: AttemptSpec,
+        workspace: Workspace,
+        stale: NodeSandbox | None,
+        wanted: tuple[str, ...] | None,
+    ) -> NodeSandbox | None:
+        """In the I/O pool: the attempt's data in place, and the node's new sandbox made for it (its
+        old one ended), if it needs one. One that cannot be made is said in the log, and the attempt
+        runs in a sandbox of its own."""
+        if not spec.data.empty:
+            stage_in(self._store, spec.data, NodeData.of(workspace.workdir))
+        if stale is not None:
+            stale.close()
+        sandbox = self._isolation.sandbox
+        if wanted is None or sandbox is None:
+            return None
+        self._hand_over_binds(spec)
+        try:
+            return hold(wanted, sandbox.environment(workspace.workdir))
+        except HoldFailed as exc:
+            log.warning("node %s: %s; its attempt makes a sandbox of its own", spec.node_id, exc)
+            return None
+
+    def _staged(
+        self, spec: AttemptSpec, workspace: Workspace, done: asyncio.Future[NodeSandbox | None]
+    ) -> None:
+        """Run the attempt whose data and sandbox are in place, unless it was cancelled or its
+        staging failed."""
         cancelled = self._staging.pop(spec.attempt_pk)
         error = done.exception()
+        made = None if error is not None else done.result()
+        node = self._nodes.get(spec.node_id)
+        if made is not None:
+            if node is None or node.held is not None:
+                self._io.submit(made.close)
+            else:
+                node.held = made
         if not cancelled and error is None:
-            mounts = binds(spec.data, NodeData.of(workspace.workdir))
-            self._spawn_one(replace(spec, binds=spec.binds + mounts), workspace, start_next=True)
+            self._spawn_one(spec, workspace, start_next=True)
             return
         if cancelled or error is None:
             outcome = (Failure.USER, CANCELLED_BEFORE_START)
@@ -423,13 +503,12 @@ class LocalExecutor:
         """posix_spawn (vfork + exec in libc) in a new session, logs opened by the child itself: the
         sandbox gets them as inherited descriptors, never as paths."""
         node = self._nodes[spec.node_id]
-        sandbox = self._isolation.sandbox
-        if sandbox is not None:
-            for bind in spec.binds:
-                if bind.writable:
-                    sandbox.hand_over(bind.source)
+        self._hand_over_binds(spec)
         cgroup = "" if node.cgroup is None else node.cgroup.procs
-        wrapper, env = self._wrapper(spec, paths, workspace, node.env, cgroup)
+        entry = self._entry(node, spec)
+        wrapper, env = self._wrapper(spec, paths, workspace, node.env, cgroup, held=entry)
+        if entry is not None and node.held is not None:
+            self._entered[spec.attempt_pk] = node.held
         return os.posix_spawn(
             "/bin/sh",
             wrapper,
@@ -442,6 +521,34 @@ class LocalExecutor:
             setsid=True,
         )
 
+    def _hand_over_binds(self, spec: AttemptSpec) -> None:
+        sandbox = self._isolation.sandbox
+        if sandbox is not None:
+            for bind in spec.binds:
+                if bind.writable:
+                    sandbox.hand_over(bind.source)
+
+    def _entry(self, node: _Node, spec: AttemptSpec) -> list[str] | None:
+        """The line that enters the node's kept sandbox, if the attempt runs in it (None: its own).
+
+        A sandbox found dead is let go: this attempt makes its own, the next one a new node sandbox.
+        """
+        held, sandbox = node.held, self._isolation.sandbox
+        if held is None or sandbox is None or not held.reusable:
+            return None
+        if held.argv != self._held_line(spec, node.workspace):
+            return None
+        if not held.alive():
+            self._let_go(node)
+            return None
+        return sandbox.entry_argv(held.init)
+
+    def _let_go(self, node: _Node) -> None:
+        """End the node's kept sandbox (in the I/O pool: it waits for its processes to end)."""
+        held, node.held = node.held, None
+        if held is not None:
+            self._io.submit(held.close)
+
     def _wrapper(
         self,
         spec: AttemptSpec,
@@ -450,15 +557,18 @@ class LocalExecutor:
         node_env: dict[str, str],
         cgroup: str = "",
         runner: Sequence[str] = (),
+        held: Sequence[str] | None = None,
     ) -> tuple[list[str], dict[str, str]]:
         """The launch wrapper's command line and environment: the command in the sandbox where there is
-        one, after ``runner`` (the runner program, where it moves the attempt's data on the node)."""
+        one (``held``: the line entering the node's kept sandbox; else one of its own), after
+        ``runner`` (the runner program, where it moves the attempt's data on the node)."""
         sandbox = self._isolation.sandbox
         command_line: Sequence[str]
         if sandbox is None:
             command_line, command, env = (), spec.command, attempt_environment(spec, node_env)
         else:
-            command_line = sandbox.argv(workspace.workdir, (*spec.binds, *workspace.log_binds(spec.redirect)))
+            mounts = (*spec.binds, *workspace.log_binds(spec.redirect))
+            command_line = held if held is not None else sandbox.argv(workspace.workdir, mounts)
             command, env = sandboxed_attempt(spec, node_env)
         journal = journal_path(paths.job_folder)
         line = [*runner, *command_line]
@@ -496,6 +606,9 @@ class LocalExecutor:
         # The wrapper exits with the command's code; a negative code means it was killed itself.
         exit_code, killed_by = (returncode, None) if returncode >= 0 else (None, -returncode)
         failure, reason = classify_exit(exit_code, killed_by, memory_gib)
+        held = self._entered.pop(attempt.spec.attempt_pk, None)
+        if held is not None and failure is not Failure.NONE and not held.alive():
+            failure, reason = Failure.SYSTEM, SANDBOX_ENDED
         self._finish(attempt.spec, attempt.paths, attempt.workspace, exit_code, failure, reason)
 
     def _out_of_memory(self, node_id: str) -> int | None:
@@ -598,18 +711,26 @@ class LocalExecutor:
         the loop that starts them, ``start_next=False``).
         """
         self._launched.discard(spec.attempt_pk)
+        self._entered.pop(spec.attempt_pk, None)
         if log_failure is not None and failure is Failure.NONE:
             failure, reason = log_failure
         self._emit(AttemptFinished(spec.attempt_pk, time.time(), exit_code, failure, reason))
         node = self._nodes.get(spec.node_id)
         if node is not None and node.current == spec.attempt_pk:
             node.current = None
+            if node.held is not None and not node.held.untouched(_mounted(node.held.argv)):
+                self._let_go(node)  # the attempt left something in it: the next one gets a fresh one
             if start_next:
                 self._start_next(node)
 
     def _emit(self, event: Event) -> None:
         if self._sink is not None:
             self._sink(event)
+
+
+def _mounted(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """(host folder, path inside) of each writable mount of a sandbox's command line."""
+    return [(argv[at + 1], argv[at + 2]) for at, arg in enumerate(argv) if arg == "--bind"]
 
 
 def _clear_data(workspace: Workspace) -> None:

@@ -5,10 +5,11 @@ dir, which the sandbox must not see, and exits with the command's code. Its subs
 ``Sandbox.argv`` gives, with the command appended::
 
     bwrap <namespaces> <system folders read-only> --proc /proc --dev /dev --tmpfs /tmp …
-          --bind <workdir> <workdir> <binds> --chdir <workdir>
+          --bind <workdir> <workdir> <binds> --chdir <workdir> --die-with-parent
           -- setpriv --reuid U --regid G --clear-groups --inh-caps=-all /bin/sh -c CMD
 
-One exec of bwrap per attempt, run as root: its mounts see every source (a data dir under a 0700
+A node may keep such a sandbox for its attempts to enter instead (``entry_argv``, ``node_sandbox``).
+bwrap runs as root: its mounts see every source (a data dir under a 0700
 folder included) and it needs no user namespace, which hardened hosts refuse. Root inside keeps only
 CAP_SETUID/CAP_SETGID, for setpriv to become the task user, and CAP_DAC_READ_SEARCH, to enter the
 working folder; the task user then has none, and no_new_privs keeps setuid programs from giving any
@@ -20,9 +21,9 @@ No ``--new-session``: the wrapper is already a session leader without a terminal
 keystrokes into), and in the wrapper's process group and session the command is counted for the
 monitor data and killed with the group. A terminated attempt's SIGTERM must spare bwrap, though
 (its death would SIGKILL the command at once, with no time for the command's own clean-up), so it is
-sent to the group's processes one by one, bwrap's two left out (``terminate_commands``); ignoring
-SIGTERM in bwrap instead would pass the ignoring on to the command, and undoing that costs an exec
-per attempt.
+sent to the group's processes one by one, bwrap's two (or nsenter) left out (``terminate_commands``);
+ignoring SIGTERM in bwrap instead would pass the ignoring on to the command, and undoing that costs
+an exec per attempt.
 
 The environment is the wrapper's, which is built minimal for a sandboxed node (``environment``):
 passing it through keeps the task's EnvVars out of bwrap's command line, which ``/proc`` shows to
@@ -42,15 +43,18 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from batchyard.config.settings import SandboxSettings
 from batchyard.domain.attempts import Bind as Bind  # built by the staging of mappings
 from batchyard.runner.cgroups import NodeCgroups, find_node_cgroups
+from batchyard.runner.node_sandbox import HoldFailed, hold, holder_argv
 
 log = logging.getLogger(__name__)
 
-_NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--die-with-parent")
+_NAMESPACES = ("--unshare-pid", "--unshare-ipc")
+# An attempt's own sandbox ends with its wrapper; a node's kept sandbox outlives the server that made it.
+_WITH_ITS_WRAPPER = "--die-with-parent"
 # Root inside keeps only what setpriv needs to become the task user, and the right to enter the
 # working folder (bwrap does, before setpriv), which is the task user's and may be theirs alone.
 _CAPABILITIES = (
@@ -74,6 +78,8 @@ class Sandbox:
     path: str  # PATH inside
     prefix: tuple[str, ...]  # bwrap, namespaces and the mounts every attempt gets
     suffix: tuple[str, ...]  # -- setpriv … /bin/sh -c (the command follows)
+    # nsenter and unshare, where a node may keep its sandbox for its attempts to enter (node_sandbox)
+    enter_tools: tuple[str, str] | None = None
 
     def argv(self, workdir: str, binds: Sequence[Bind] = ()) -> list[str]:
         """The command line that runs a command (appended) in the node's working folder.
@@ -81,8 +87,25 @@ class Sandbox:
         The working folder keeps its path, so paths the command prints or is given mean the same
         with and without the sandbox; binds come after it, so a mapping may land inside it.
         """
+        return [*self.sandbox_argv(workdir, binds), _WITH_ITS_WRAPPER, *self.suffix]
+
+    def sandbox_argv(self, workdir: str, binds: Sequence[Bind] = ()) -> list[str]:
+        """bwrap with every mount, moved into the working folder: ``argv`` without the command."""
         mounts = [arg for bind in (Bind(workdir, workdir, True), *binds) for arg in _mount(bind)]
-        return [*self.prefix, *mounts, "--chdir", workdir, *self.suffix]
+        return [*self.prefix, *mounts, "--chdir", workdir]
+
+    def entry_argv(self, init: int) -> list[str]:
+        """The command line that runs a command (appended) in a kept sandbox whose PID namespace has
+        ``init`` (a host pid) as its pid 1: in its mounts, root and working folder, and its PID
+        namespace, with an IPC namespace of its own, as the task user with no capabilities left and
+        no_new_privs (which bwrap set for its own commands)."""
+        if self.enter_tools is None:
+            raise RuntimeError("this sandbox cannot be entered: nsenter or unshare is missing")
+        nsenter, unshare = self.enter_tools
+        enter = (nsenter, f"--target={init}", "--mount", "--pid", "--root", "--wd")
+        setpriv, *ids, shell, dash_c = self.suffix[1:]
+        drop = ("--bounding-set=-all", "--no-new-privs")
+        return [*enter, "--", unshare, "--ipc", "--", setpriv, *ids, *drop, shell, dash_c]
 
     def environment(self, workdir: str) -> dict[str, str]:
         """A node's environment: nothing of the server's (BATCH_* and EnvVars are added per attempt)."""
@@ -141,6 +164,7 @@ def find_sandbox(config: SandboxSettings, hidden: Iterable[str]) -> tuple[Sandbo
     if not config.enabled:
         return None, "it is disabled in the configuration ([sandbox] enabled = false)"
     tools = {name: shutil.which(name) for name in ("bwrap", "setpriv")}
+    nsenter, unshare = shutil.which("nsenter"), shutil.which("unshare")
     missing = [name for name, found in tools.items() if found is None]
     if missing:
         return None, f"{' and '.join(missing)} not found (Debian packages bubblewrap and util-linux)"
@@ -157,9 +181,15 @@ def find_sandbox(config: SandboxSettings, hidden: Iterable[str]) -> tuple[Sandbo
         config.path,
         (bwrap, *_NAMESPACES, *_CAPABILITIES, *_host_mounts(config, hidden)),
         _as_user(setpriv, user),
+        (nsenter, unshare) if config.per_node and nsenter and unshare else None,
     )
     failure = _trial(sandbox)
-    return (None, f"a trial sandbox failed: {failure}") if failure else (sandbox, "")
+    if failure:
+        return None, f"a trial sandbox failed: {failure}"
+    if sandbox.enter_tools is not None and (failure := _entry_trial(sandbox)):
+        log.warning("nodes do not keep their sandboxes, every attempt makes its own: %s", failure)
+        sandbox = replace(sandbox, enter_tools=None)
+    return sandbox, ""
 
 
 def _as_user(setpriv: str, user: pwd.struct_passwd) -> tuple[str, ...]:
@@ -212,12 +242,13 @@ def terminate_commands(groups: AbstractSet[int]) -> None:
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             found = _name_and_group(entry.name)
-            if found is not None and found[1] in groups and found[0] != _BWRAP:
+            if found is not None and found[1] in groups and found[0] not in _LAUNCHERS:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(int(entry.name), signal.SIGTERM)
 
 
-_BWRAP = b"bwrap"
+# They report the command's end as their own: bwrap, and nsenter into a node's kept sandbox.
+_LAUNCHERS = frozenset({b"bwrap", b"nsenter"})
 
 
 def _name_and_group(pid: str) -> tuple[bytes, int] | None:
@@ -230,12 +261,38 @@ def _name_and_group(pid: str) -> tuple[bytes, int] | None:
 
 
 def _trial(sandbox: Sandbox) -> str:
-    """Run ``id -u`` in a sandbox like an attempt's; return what went wrong, or ""."""
+    """Run a command in a sandbox like an attempt's; return what went wrong, or ""."""
     workdir = tempfile.mkdtemp(prefix="batchyard-sandbox-trial-")
     try:
         sandbox.hand_over(workdir)
+        return _run_trial(sandbox, sandbox.argv(workdir), workdir)
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(workdir)
+
+
+def _entry_trial(sandbox: Sandbox) -> str:
+    """Run a command in a node's kept sandbox, as attempts enter it; return what went wrong, or ""."""
+    workdir = tempfile.mkdtemp(prefix="batchyard-sandbox-trial-")
+    kept = None
+    try:
+        sandbox.hand_over(workdir)
+        kept = hold(holder_argv(sandbox, workdir, ()), sandbox.environment(workdir))
+        return _run_trial(sandbox, sandbox.entry_argv(kept.init), workdir)
+    except HoldFailed as exc:
+        return str(exc)
+    finally:
+        if kept is not None:
+            kept.close()
+        with contextlib.suppress(OSError):
+            os.rmdir(workdir)
+
+
+def _run_trial(sandbox: Sandbox, line: list[str], workdir: str) -> str:
+    """``id -u; pwd`` must say the task user, in the working folder."""
+    try:
         done = subprocess.run(
-            [*sandbox.argv(workdir), "id -u"],
+            [*line, "id -u; pwd"],
             env=sandbox.environment(workdir),
             capture_output=True,
             timeout=_TRIAL_TIMEOUT_S,
@@ -243,9 +300,7 @@ def _trial(sandbox: Sandbox) -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
-    finally:
-        with contextlib.suppress(OSError):
-            os.rmdir(workdir)
-    if done.returncode != 0 or done.stdout.strip() != str(sandbox.uid).encode():
-        return f"exit {done.returncode}: {done.stderr.decode(errors='replace').strip()}"
+    if done.returncode != 0 or done.stdout.split() != [str(sandbox.uid).encode(), os.fsencode(workdir)]:
+        said = (done.stdout + done.stderr).decode(errors="replace").strip()
+        return f"exit {done.returncode}: {said}"
     return ""

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from batchyard.domain.attempts import Bind, DataPlan, Failure
 from batchyard.runner.outcome import classify_error
+from batchyard.runner.workspace import empty_folder
 from batchyard.storage.paths import parse_remote
 from batchyard.storage.store import ObjectStore
 
@@ -64,7 +65,8 @@ class NodeData:
         return self.area / f"{kind}-{n}"
 
     def clear(self) -> None:
-        shutil.rmtree(self.area, ignore_errors=True)
+        """Empty the data area, keeping the folders a node's kept sandbox mounts (input-N, output-N)."""
+        empty_folder(str(self.area), keep_folders=True)
 
     def discard(self) -> None:
         self.clear()

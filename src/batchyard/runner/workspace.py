@@ -77,8 +77,9 @@ class Workspace:
             return False
 
     def reset(self) -> None:
-        """Empty the working folder for the next attempt."""
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        """Empty the working folder for the next attempt, keeping the folder: a node's kept sandbox
+        mounts it (``runner.node_sandbox``)."""
+        empty_folder(self.workdir)
         self.make()
 
     def discard(self) -> None:
@@ -87,3 +88,31 @@ class Workspace:
         for log_file in (self.stdout, self.stderr):
             with contextlib.suppress(OSError):
                 os.remove(log_file)
+
+
+def empty_folder(folder: str, keep_folders: bool = False) -> None:
+    """Delete what a folder holds but keep the folder (a folder bound into a sandbox stays bound);
+    ``keep_folders``: its subfolders are emptied the same way, not deleted. Never follows a link;
+    whatever stands at its path and is no folder is deleted. Never raises.
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    except OSError:  # a link or a file the command put in its place
+        with contextlib.suppress(OSError):
+            os.unlink(folder)
+        return
+    try:
+        for entry in os.scandir(fd):
+            if not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.name, dir_fd=fd)
+            elif keep_folders:
+                empty_folder(f"{folder}/{entry.name}")
+            else:
+                shutil.rmtree(entry.name, ignore_errors=True, dir_fd=fd)
+    except OSError:
+        pass  # unreadable: the next look (is_clean) says so
+    finally:
+        os.close(fd)

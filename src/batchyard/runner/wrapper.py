@@ -32,6 +32,8 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from batchyard.runner.node_sandbox import kill_held_under
+
 _TAG_PREFIX = "batchyard-attempt-"
 JOURNAL_FAILURE_SIGNAL = signal.SIGUSR2
 CGROUP_FAILURE_SIGNAL = signal.SIGUSR1
@@ -113,11 +115,14 @@ _TAG_BYTES = _TAG_PREFIX.encode()
 
 
 def kill_wrappers_under(folder: str) -> None:
-    """Kill the process group of every wrapper whose workspace lies under ``folder`` (a data dir).
+    """Kill the process group of every wrapper whose workspace lies under ``folder`` (a data dir), and
+    every node sandbox kept there.
 
-    Attempts outlive a stopped server by design; whatever discards a data dir must end them too.
+    Attempts and node sandboxes outlive a stopped server by design; whatever discards a data dir must
+    end them too.
     """
     for alive in running_wrappers().values():
         if alive.workdir.startswith(f"{folder}/"):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(alive.pid, signal.SIGKILL)
+    kill_held_under(folder)

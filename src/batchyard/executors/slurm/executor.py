@@ -95,6 +95,7 @@ class SlurmSettings:
 
 class SlurmExecutor(LocalExecutor):
     SAVES_OUTPUTS = False  # the runner on the node uploads them
+    KEEPS_SANDBOXES = False  # each step's runner makes the attempt's own, on the node
 
     def __init__(
         self,
