@@ -38,6 +38,7 @@ from batchyard.executors.base import (
 from batchyard.executors.memory import MemoryExecutor
 from batchyard.executors.slurm.executor import cancel_pilots
 from batchyard.runner.sandbox import Isolation, probe_isolation
+from batchyard.runner.wrapper import kill_wrappers_under
 from batchyard.storage.factory import store_settings
 from batchyard.storage.store import FsspecObjectStore
 from conftest import SLURM_ENV
@@ -114,6 +115,8 @@ def local_backend(root: Path) -> Backend:
         await asyncio.sleep(PLANS[spec.command].seconds + 0.5)
 
     def discard_nodes(node_ids: list[str]) -> None:
+        """Node sandboxes and cgroups outlive a stopped executor, as they outlive a stopped server."""
+        kill_wrappers_under(str(root / "runs"))
         cgroups = host_isolation().cgroups
         if cgroups is not None:
             for node_id in node_ids:

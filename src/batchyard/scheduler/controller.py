@@ -107,6 +107,7 @@ class Scheduler:
         # restart), after a submit, and after a tick that left some.
         self._new_tasks = True
         self._start_timer: asyncio.TimerHandle | None = None
+        self._answer_from: float | None = None  # when the oldest end of an attempt not yet answered came
         self._urgent = asyncio.Event()  # a user is waiting: skip (or cut short) the batching pause
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -171,6 +172,8 @@ class Scheduler:
         """Starts only need recording soon; everything else (a node freed or changed) wakes the loop,
         and a node made ready has instances waiting for it: that skips the batching pause."""
         self._events.append(event)
+        if isinstance(event, AttemptFinished) and self._answer_from is None:
+            self._answer_from = time.monotonic()
         if isinstance(event, NodeReady):
             self._wake_urgently()
         elif not isinstance(event, AttemptStarted):
@@ -188,7 +191,7 @@ class Scheduler:
         return self._loop
 
     async def _run(self) -> None:
-        last = began = 0.0
+        last = 0.0
         while not self._stopping:
             await self._sleep_until_needed()
             pause = last + MIN_TICK_INTERVAL_S - time.monotonic()
@@ -200,15 +203,17 @@ class Scheduler:
             if self._stopping:
                 break
             events, self._events = self._events, []
+            answering, self._answer_from = self._answer_from, None
             waiters, self._waiters = self._waiters, []
             intents, self._intents = self._intents, False
             new_tasks, self._new_tasks = self._new_tasks, False
-            previous, began = began, time.monotonic()
+            began = time.monotonic()
             try:
                 tick = await asyncio.to_thread(self._tick, events, intents, new_tasks)
             except Exception as exc:
                 _log_failure("scheduler tick failed; reloading its state from the store and retrying", exc)
                 self._events[:0] = events
+                self._answer_from = answering if answering is not None else self._answer_from
                 self._waiters[:0] = waiters
                 self._intents = self._new_tasks = True
                 await asyncio.sleep(_RETRY_DELAY_AFTER_ERROR_S)
@@ -216,13 +221,14 @@ class Scheduler:
                 self._wakeup.set()
                 continue
             self._new_tasks = self._new_tasks or tick.reasons.unexplained
-            # An attempt that ended just after the previous tick began is followed on its node only
-            # once this tick has launched: a node's queue must hold that long.
-            self._fleet.observe_round_trip(time.monotonic() - (previous or began))
             self._executor.retire(tick.retirements)
             self._executor.cancel(tick.cancels)
             self._executor.provision(tick.provisions)
             self._executor.launch(tick.launches)
+            # A node whose queue ran dry waits this long for its next attempt: its queue must hold that
+            # long. Counted from the first end of an attempt this tick answers (idle time is not).
+            if answering is not None:
+                self._fleet.observe_round_trip(time.monotonic() - answering)
             self._metrics.tick_took(time.monotonic() - began)
             if tick.notices.written:
                 self._notify()

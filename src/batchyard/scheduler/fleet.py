@@ -28,6 +28,10 @@ MAX_DEPTH = 64
 # How fast estimates follow new observations (exponential moving averages).
 _SMOOTHING = 0.2
 _FIRST_ROUND_TRIP_S = 0.005
+# A node holds as many of a task's attempts as it runs in this many round trips: an attempt shorter
+# than two round trips waits at most that long behind another (STARTING), and one that lasts longer
+# is assigned only to a free node, which then waits a round trip for it.
+_HORIZON = 2
 
 
 @dataclass
@@ -93,7 +97,7 @@ class Fleet:
         self._noted: set[int] = set()
         self._waiting: dict[str, Node] = {}  # SUBMITTED nodes, oldest first
         self._room_changed = True  # since waiting nodes were last tried: room freed or nodes came
-        self.round_trip_s = _FIRST_ROUND_TRIP_S  # from an attempt's end to its node's next launch
+        self.round_trip_s = _FIRST_ROUND_TRIP_S  # from an attempt's end reaching us to the next launches
         # Set at recovery: the scheduler numbers the nodes and activities it makes.
         self.last_node_pk = 0
         self.last_activity_pk = 0
@@ -242,7 +246,7 @@ class Fleet:
         earlier = self._run_time.get(task_pk)
         typical = seconds if earlier is None else earlier + _SMOOTHING * (seconds - earlier)
         self._run_time[task_pk] = typical
-        depth = min(MAX_DEPTH, 1 + math.floor(self.round_trip_s / max(typical, 1e-4)))
+        depth = min(MAX_DEPTH, 1 + math.floor(_HORIZON * self.round_trip_s / max(typical, 1e-4)))
         if depth == self._depth.get(task_pk, 1):
             return
         if depth > 1:
