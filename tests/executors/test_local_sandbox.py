@@ -3,6 +3,7 @@ writable, handed to the task user; node cgroups made and removed with their node
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from collections.abc import Iterator
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from batchyard.domain.attempts import Bind, Failure
-from batchyard.executors.base import AttemptFinished
+from batchyard.executors.base import AttemptFinished, AttemptStarted
+from batchyard.executors.local import SANDBOX_ENDED
+from batchyard.runner.node_sandbox import held_sandboxes
 
 from .harness import Harness, attempt, host_isolation, local_backend, started
 
@@ -58,3 +61,28 @@ async def test_a_node_s_cgroup_lives_as_long_as_the_node(harness: Harness) -> No
     await harness.stop()  # waits for the retirement's I/O
 
     assert not os.path.exists(path)
+
+
+async def test_an_attempt_whose_node_sandbox_ends_under_it_is_a_system_fault(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The node's kept sandbox is killed from outside while the command runs in it: the command did
+    not fail, its node did, so the attempt is retried as a system fault; the next attempt gets a
+    fresh sandbox and runs."""
+    await harness.ready_node()
+    harness.launch(1, "true")
+    await harness.wait(AttemptFinished, 1)
+    harness.launch(2, "sleep 30")
+    await harness.wait(AttemptStarted, 2)
+    await asyncio.sleep(0.5)  # in the sandbox by now
+    kept = held_sandboxes(str(tmp_path / "runs" / "nodes"))
+    assert len(kept) == 1, "the node kept the sandbox its first attempt ran in"
+
+    for sandbox in kept.values():
+        sandbox.close()
+    finished = await harness.wait(AttemptFinished, 2)
+
+    assert finished.failure is Failure.SYSTEM, finished
+    assert finished.reason == SANDBOX_ENDED
+    harness.launch(3, "true")
+    assert (await harness.wait(AttemptFinished, 3)).failure is Failure.NONE

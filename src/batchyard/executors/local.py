@@ -435,10 +435,10 @@ class LocalExecutor:
         """In the I/O pool: the attempt's data in place, and the node's new sandbox made for it (its
         old one ended), if it needs one. One that cannot be made is said in the log, and the attempt
         runs in a sandbox of its own."""
-        if not spec.data.empty:
-            stage_in(self._store, spec.data, NodeData.of(workspace.workdir))
         if stale is not None:
             stale.close()
+        if not spec.data.empty:
+            stage_in(self._store, spec.data, NodeData.of(workspace.workdir))
         sandbox = self._isolation.sandbox
         if wanted is None or sandbox is None:
             return None
