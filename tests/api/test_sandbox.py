@@ -8,6 +8,7 @@ sandbox to itself (no shared test folder), except where a test needs to see what
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from tencentcloud.batch.v20170312.batch_client import BatchClient
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from batchyard.config.credentials import KeyPair, credentials_file, write_file
+from batchyard.runner.node_sandbox import held_sandboxes
 from conftest import (
     EXECUTOR,
     OTHER_ID,
@@ -240,6 +242,30 @@ def test_attempts_of_a_node_share_its_sandbox_until_one_leaves_something_in_it(
         assert sandboxes[0] == sandboxes[1] != sandboxes[2] == sandboxes[3], sandboxes
     else:
         assert len(set(sandboxes)) == 4, sandboxes
+
+
+@pytest.mark.local_only  # Slurm nodes keep no sandboxes
+def test_a_node_sandbox_kept_before_a_restart_with_other_settings_ends_after_its_attempt(
+    tmp_path: Path,
+) -> None:
+    """The attempt running in a node's kept sandbox outlives the server's crash and finishes; the
+    server, restarted without kept sandboxes, takes that one back only to end it afterwards."""
+    one_cpu = "[local]\ncpus = 1\nmemory_gib = 4\n"
+    server = Server(tmp_path / "data", config=one_cpu, share_test_folder=False)
+    nodes = str((server.data_dir / "runs" / "nodes").resolve())
+    with contextmanager(running)(server):
+        client = make_client(server.endpoint)
+        job_id = submit(client, task("t", "sleep 3; echo done", TaskInstanceNum=2))
+        wait_for(lambda: _instance(client, job_id).TaskInstanceState == "RUNNING")
+        assert len(held_sandboxes(nodes)) == 1
+
+        server.stop(signal.SIGKILL)
+        server.config = one_cpu + "[sandbox]\nper_node = false\n"
+        server.start()
+
+        assert wait_job(client, job_id).JobState == "SUCCEED"
+        assert stdout_of(client, job_id, "t") == "done\n"
+        wait_for(lambda: not held_sandboxes(nodes), timeout=5)
 
 
 @pytest.mark.local_only  # a Slurm step's SIGTERM reaches bwrap too (docs/cluster.md)

@@ -224,8 +224,9 @@ class LocalExecutor:
             self._io.submit(orphan.close)
 
     def _held_sandboxes(self) -> dict[str, NodeSandbox]:
-        sandbox = self._isolation.sandbox
-        if not self.KEEPS_SANDBOXES or sandbox is None or sandbox.enter_tools is None:
+        """Looked for whatever this server's settings are now: one kept before a restart with other
+        settings still holds attempts to finish, and must end after them."""
+        if not self.KEEPS_SANDBOXES:
             return {}
         return held_sandboxes(f"{os.fspath(self._runs_dir)}/nodes")
 
