@@ -52,7 +52,7 @@ class NodeSandbox:
     argv: tuple[str, ...]
     monitor: int  # bwrap outside the sandbox, which made it and waits for it
     init: int  # pid 1 of the sandbox's PID namespace, as the host sees it: what attempts enter
-    pidfd: int  # init's: whether it is alive, asked without a race with a reused pid
+    pidfd: int  # init's: whether it has exited, asked without a race with a reused pid
     own: bool  # the monitor is this server's child, reaped when the sandbox is closed
     # What its /tmp and /dev/shm held when it was made (mount points, of folders mounted inside
     # them); None for one taken back after a restart, whose past is unknown: it serves no new attempt.
@@ -63,11 +63,11 @@ class NodeSandbox:
         return self.made_with is not None
 
     def alive(self) -> bool:
-        try:
-            signal.pidfd_send_signal(self.pidfd, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        """False once its pid 1 has exited: its pidfd turns readable then, before its monitor reaps it
+        (a signal 0 would still reach it until then)."""
+        exited = select.poll()
+        exited.register(self.pidfd, select.POLLIN)
+        return not exited.poll(0)
 
     def untouched(self, binds: Iterable[tuple[str, str]]) -> bool:
         """True if no process is left in it but its holder, its /tmp and /dev/shm hold what they held
@@ -211,7 +211,7 @@ def _holders(folder: str) -> list[tuple[int, list[str]]]:
     """(monitor pid, command line) of every node sandbox's bwrap working in a folder under ``folder``.
 
     Inside the sandbox, its pid 1 carries the same command line: only processes of this PID
-    namespace count.
+    namespace count, and only root's (which this server's are), whatever another user names theirs.
     """
     prefix = folder.rstrip("/") + "/"
     tail = [os.fsencode(arg) for arg in _HOLDER]
@@ -225,7 +225,7 @@ def _holders(folder: str) -> list[tuple[int, list[str]]]:
                 argv = f.read().split(b"\0")[:-1]
             if argv[-len(tail) :] != tail or b"--chdir" not in argv:
                 continue
-            if os.readlink(f"/proc/{entry.name}/ns/pid") != own_namespace:
+            if os.readlink(f"/proc/{entry.name}/ns/pid") != own_namespace or entry.stat().st_uid != 0:
                 continue
         except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read

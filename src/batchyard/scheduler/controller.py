@@ -340,7 +340,7 @@ class Scheduler:
         )
         if node is not None:
             active.node_id = node.node_id
-            self._fleet.enqueue(node, row.pk)
+            self._fleet.enqueue(node, row.pk, row.task_pk)
         self._ledger.add(active)
         if row.running_time is not None:
             self._ledger.start_clock(active, row.running_time)

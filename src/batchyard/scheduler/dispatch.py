@@ -212,7 +212,7 @@ def _plan(
             node.node_id,
             launched_at=tick.now,
         )
-        nodes.assign(tick, node, attempt.attempt_pk)
+        nodes.assign(tick, node, attempt.attempt_pk, task.pk)
         planned.append((attempt, node))
         if instance.runnable_time is not None:  # None: it became RUNNABLE before this was recorded
             waits.append(tick.now - instance.runnable_time)

@@ -48,6 +48,7 @@ class Node:
     host: str | None = None
     created_at: float = 0.0  # when it was asked for (ResourceCreatedTime in notifications)
     queue: list[int] = field(default_factory=list)  # attempts assigned, the running one first
+    queue_task: int | None = None  # the task those attempts are of: a node queues one task's at a time
     held_by: Instance | None = None  # a FAILED_INTERRUPTED instance keeps its node
     activity_pk: int | None = None  # the activity that ends when this node is ready or gone
 
@@ -209,13 +210,16 @@ class Fleet:
         node.host = host
         self.set_state(node, NodeState.CREATING)
 
-    def enqueue(self, node: Node, attempt_pk: int) -> None:
+    def enqueue(self, node: Node, attempt_pk: int, task_pk: int) -> None:
         node.queue.append(attempt_pk)
+        node.queue_task = task_pk
         self._index(node)
 
     def dequeue(self, node: Node, attempt_pk: int) -> None:
         if attempt_pk in node.queue:
             node.queue.remove(attempt_pk)
+        if not node.queue:
+            node.queue_task = None
         self._index(node)
 
     def hold(self, node: Node, instance: Instance | None) -> None:
@@ -233,8 +237,9 @@ class Fleet:
 
     def places(self, pool: Pool, task_pk: int) -> list[Node]:
         """One entry per attempt of the task the pool can take now: each open node as often as its
-        queue has room at the task's depth, the least loaded nodes first."""
-        nodes = list(self._open.get(pool, {}).values())
+        queue has room at the task's depth, the least loaded nodes first. A busy node queues only
+        attempts of the task it runs: one of another task could wait behind an attempt of any length."""
+        nodes = [n for n in self._open.get(pool, {}).values() if not n.queue or n.queue_task == task_pk]
         depth = self._depth.get(task_pk, 1)
         return [n for level in range(depth) for n in nodes if len(n.queue) <= level]
 

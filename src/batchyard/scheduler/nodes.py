@@ -206,8 +206,8 @@ def lost(tick: Tick, node: Node, reason: str) -> None:
         tick.envs.add(node.env_pk)
 
 
-def assign(tick: Tick, node: Node, attempt_pk: int) -> None:
-    tick.fleet.enqueue(node, attempt_pk)
+def assign(tick: Tick, node: Node, attempt_pk: int, task_pk: int) -> None:
+    tick.fleet.enqueue(node, attempt_pk, task_pk)
     if node.state is NodeState.CREATED:
         tick.fleet.set_state(node, NodeState.RUNNING)
         tick.book.set(node, state=NodeState.RUNNING.value)
