@@ -719,7 +719,7 @@ class LocalExecutor:
         node = self._nodes.get(spec.node_id)
         if node is not None and node.current == spec.attempt_pk:
             node.current = None
-            if node.held is not None and not node.held.untouched(_mounted(node.held.argv)):
+            if node.held is not None and not node.held.untouched():
                 self._let_go(node)  # the attempt left something in it: the next one gets a fresh one
             if start_next:
                 self._start_next(node)
@@ -727,11 +727,6 @@ class LocalExecutor:
     def _emit(self, event: Event) -> None:
         if self._sink is not None:
             self._sink(event)
-
-
-def _mounted(argv: Sequence[str]) -> list[tuple[str, str]]:
-    """(host folder, path inside) of each writable mount of a sandbox's command line."""
-    return [(argv[at + 1], argv[at + 2]) for at, arg in enumerate(argv) if arg == "--bind"]
 
 
 def _clear_data(workspace: Workspace) -> None:

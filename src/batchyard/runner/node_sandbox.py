@@ -21,11 +21,12 @@ each one back by its command line (``held_sandboxes``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import select
 import signal
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,16 +63,23 @@ class NodeSandbox:
     def reusable(self) -> bool:
         return self.made_with is not None
 
+    @functools.cached_property
+    def binds(self) -> list[tuple[str, str]]:
+        """(host folder, path inside) of each writable mount of its command line."""
+        return [(self.argv[at + 1], self.argv[at + 2]) for at, arg in enumerate(self.argv) if arg == "--bind"]
+
     def alive(self) -> bool:
-        """False once its pid 1 has exited: its pidfd turns readable then, before its monitor reaps it
-        (a signal 0 would still reach it until then)."""
+        """False once its pid 1 has begun to exit. Its pidfd turns readable only when it has ended,
+        after it has killed and waited for every process in its namespace (so an attempt killed with
+        it may be seen ending first); the kernel marks it exiting before that (a signal 0 would still
+        reach it until its monitor reaps it)."""
         exited = select.poll()
         exited.register(self.pidfd, select.POLLIN)
-        return not exited.poll(0)
+        return not exited.poll(0) and not _exiting(self.init)
 
-    def untouched(self, binds: Iterable[tuple[str, str]]) -> bool:
+    def untouched(self) -> bool:
         """True if no process is left in it but its holder, its /tmp and /dev/shm hold what they held
-        when it was made, and each (host folder, path inside) of ``binds`` still shows that folder
+        when it was made, and each of its writable mounts still shows the host folder it mounted
         (not one deleted meanwhile). Always False for one that is not reusable."""
         root = f"/proc/{self.init}/root"
         try:
@@ -79,7 +87,7 @@ class NodeSandbox:
                 return False
             if _temporary(root) != self.made_with:
                 return False
-            return all(_same_file(source, f"{root}{target}") for source, target in binds)
+            return all(_same_file(source, f"{root}{target}") for source, target in self.binds)
         except OSError:
             return False
 
@@ -161,6 +169,19 @@ def _only_child(pid: int) -> int:
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(child) for child in f.read().split()]
+
+
+_PF_EXITING = 0x4  # in the flags of /proc/<pid>/stat: the process has begun to exit
+
+
+def _exiting(pid: int) -> bool:
+    """Read while its pidfd says it has not ended, so the pid is still its own."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return bool(int(fields[6]) & _PF_EXITING)  # after the name: state, ppid, … , flags
+    except (OSError, ValueError, IndexError):
+        return True
 
 
 def _temporary(root: str) -> tuple[frozenset[str], ...]:

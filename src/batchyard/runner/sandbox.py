@@ -41,7 +41,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
@@ -262,28 +262,31 @@ def _name_and_group(pid: str) -> tuple[bytes, int] | None:
 
 def _trial(sandbox: Sandbox) -> str:
     """Run a command in a sandbox like an attempt's; return what went wrong, or ""."""
-    workdir = tempfile.mkdtemp(prefix="batchyard-sandbox-trial-")
-    try:
-        sandbox.hand_over(workdir)
+    with _trial_folder(sandbox) as workdir:
         return _run_trial(sandbox, sandbox.argv(workdir), workdir)
-    finally:
-        with contextlib.suppress(OSError):
-            os.rmdir(workdir)
 
 
 def _entry_trial(sandbox: Sandbox) -> str:
     """Run a command in a node's kept sandbox, as attempts enter it; return what went wrong, or ""."""
+    with _trial_folder(sandbox) as workdir:
+        try:
+            kept = hold(holder_argv(sandbox, workdir, ()), sandbox.environment(workdir))
+        except HoldFailed as exc:
+            return str(exc)
+        try:
+            return _run_trial(sandbox, sandbox.entry_argv(kept.init), workdir)
+        finally:
+            kept.close()
+
+
+@contextlib.contextmanager
+def _trial_folder(sandbox: Sandbox) -> Iterator[str]:
+    """An empty working folder of the task user's for a trial, removed after it."""
     workdir = tempfile.mkdtemp(prefix="batchyard-sandbox-trial-")
-    kept = None
     try:
         sandbox.hand_over(workdir)
-        kept = hold(holder_argv(sandbox, workdir, ()), sandbox.environment(workdir))
-        return _run_trial(sandbox, sandbox.entry_argv(kept.init), workdir)
-    except HoldFailed as exc:
-        return str(exc)
+        yield workdir
     finally:
-        if kept is not None:
-            kept.close()
         with contextlib.suppress(OSError):
             os.rmdir(workdir)
 
