@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from batchyard.domain.attempts import AttemptSpec, Failure
 from batchyard.domain.attempts import LogRef as LogRef  # part of the interface
@@ -110,6 +110,10 @@ EventSink = Callable[[Event], None]
 
 
 class Executor(Protocol):
+    # Whether this side stages each attempt's data, and while a node runs one attempt stages the data
+    # of the next one queued on it (a cluster's runner stages on the node, when the attempt starts).
+    MOVES_DATA: ClassVar[bool]
+
     def hosts(self) -> Sequence[Host]:
         """Where nodes can go now. The scheduler counts what its nodes take of each."""
 

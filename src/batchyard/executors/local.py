@@ -26,6 +26,7 @@ from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from batchyard.domain.attempts import AttemptSpec, Failure, LogRef
 from batchyard.domain.resources import Resources
@@ -52,7 +53,15 @@ from batchyard.runner.node_sandbox import HoldFailed, NodeSandbox, held_sandboxe
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation, terminate_commands
-from batchyard.runner.staging import NodeData, StagingFailed, binds, save_outputs, stage_in
+from batchyard.runner.staging import (
+    NodeData,
+    StagingFailed,
+    binds,
+    save_outputs,
+    stage_ahead,
+    stage_in,
+    take_staged,
+)
 from batchyard.runner.usage import Totals, disk_percent, session_totals
 from batchyard.runner.workspace import Workspace
 from batchyard.runner.wrapper import Alive, running_wrappers, wrapper_argv
@@ -68,6 +77,15 @@ _JOB_FOLDERS_REMEMBERED = 10_000
 
 
 @dataclass
+class _Ahead:
+    """The data of a node's next attempt, being staged (or staged) while the node runs the current one."""
+
+    attempt_pk: int
+    staged: asyncio.Future[None]  # its exception: the staging failed
+    wanted: bool = True  # False once the attempt will not take it (cancelled, or another came first)
+
+
+@dataclass
 class _Node:
     workspace: Workspace
     resources: Resources
@@ -78,6 +96,7 @@ class _Node:
     waiting: deque[AttemptSpec] = field(default_factory=deque)
     ready: bool = True  # a cluster's node runs nothing until its allocation has started
     held: NodeSandbox | None = None  # the sandbox it keeps for its attempts to enter
+    ahead: _Ahead | None = None  # its next attempt's data, staged while the current one runs
 
 
 @dataclass
@@ -96,8 +115,8 @@ TotalsOf = Callable[[list[_Running]], dict[int, Totals]]
 
 
 class LocalExecutor:
-    # Outputs are uploaded by the server here; a cluster's runner uploads them on the node.
-    SAVES_OUTPUTS = True
+    # The server stages data (a node's next attempt's while it runs one) and uploads outputs here.
+    MOVES_DATA: ClassVar[bool] = True
     # Nodes here keep their sandboxes (runner.node_sandbox); a cluster's attempts run on other hosts.
     KEEPS_SANDBOXES = True
 
@@ -171,7 +190,15 @@ class LocalExecutor:
                 self._io.submit(node.workspace.discard)
                 if node.cgroup is not None:
                     self._io.submit(node.cgroup.remove)
-                self._io.submit(NodeData.of(node.workspace.workdir).discard)
+                self._after_ahead(node, NodeData.of(node.workspace.workdir).discard)
+
+    def _after_ahead(self, node: _Node, job: Callable[[], None]) -> None:
+        """Run ``job`` in the I/O pool once the node stages nothing ahead any more (a staging under
+        way would make its folders again after a clean-up)."""
+        if node.ahead is None:
+            self._io.submit(job)
+        else:
+            node.ahead.staged.add_done_callback(lambda _: self._io.submit(job))
 
     def launch(self, attempts: Sequence[AttemptSpec]) -> None:
         for spec in attempts:
@@ -185,6 +212,7 @@ class LocalExecutor:
             dropped = [spec for spec in node.waiting if spec.attempt_pk in targets]
             for spec in dropped:
                 node.waiting.remove(spec)
+                self._drop_ahead(node, spec.attempt_pk)
                 self._report(spec, None, Failure.USER, CANCELLED_BEFORE_START)
         for pk in targets & self._staging.keys():
             self._staging[pk] = True  # it does not start once its data is in place
@@ -379,15 +407,59 @@ class LocalExecutor:
             self._report(spec, None, Failure.SYSTEM, reason)
             return
         node.waiting.append(spec)
-        if node.current is None:
-            self._start_next(node)
+        self._start_next(node)
 
     def _start_next(self, node: _Node) -> None:
-        """Start the node's next attempt; one that cannot start is reported, and the next one tried."""
+        """Start the node's next attempt; one that cannot start is reported, and the next one tried.
+        While one runs, the data of the one after it is staged."""
         while node.ready and node.current is None and node.waiting:
             spec = node.waiting.popleft()
             node.current = spec.attempt_pk
             self._launch_one(spec, node.workspace)
+        self._stage_ahead(node)
+
+    def _stage_ahead(self, node: _Node) -> None:
+        """Stage the next waiting attempt's inputs and package (in the I/O pool) while the node is busy:
+        it then starts with renames instead of downloads. One at a time: the node's ahead folders are
+        taken from the staging's start until its attempt has moved the data in, or it is dropped."""
+        if not self.MOVES_DATA or node.ahead is not None or node.current is None or not node.waiting:
+            return
+        spec = node.waiting[0]
+        if not (spec.data.inputs or spec.data.package):
+            return
+        data = NodeData.of(node.workspace.workdir)
+        staged = self._loop_or_fail().run_in_executor(self._io, stage_ahead, self._store, spec.data, data)
+        ahead = node.ahead = _Ahead(spec.attempt_pk, staged)
+        staged.add_done_callback(lambda _: self._ahead_staged(node, ahead))
+
+    def _ahead_staged(self, node: _Node, ahead: _Ahead) -> None:
+        if not ahead.wanted:  # dropped while it was being staged
+            self._release_ahead(node, ahead)
+
+    def _release_ahead(self, node: _Node, ahead: _Ahead) -> None:
+        """The node's ahead folders are free: the next waiting attempt's data may be staged there."""
+        if node.ahead is ahead:
+            node.ahead = None
+            self._stage_ahead(node)
+
+    def _drop_ahead(self, node: _Node, attempt_pk: int) -> None:
+        """The attempt will not take the data staged for it; the folders are free once that staging ends."""
+        ahead = node.ahead
+        if ahead is not None and ahead.attempt_pk == attempt_pk:
+            ahead.wanted = False
+            if ahead.staged.done():
+                self._release_ahead(node, ahead)
+
+    def _take_ahead(self, node: _Node, spec: AttemptSpec) -> asyncio.Future[None] | None:
+        """The staging of this attempt's data begun ahead, if any (its folders stay taken until the
+        attempt has moved the data in, ``_staged``); one begun for another attempt is dropped."""
+        ahead = node.ahead
+        if ahead is None:
+            return None
+        if ahead.attempt_pk != spec.attempt_pk:
+            self._drop_ahead(node, ahead.attempt_pk)
+            return None
+        return ahead.staged
 
     def _launch_one(self, spec: AttemptSpec, workspace: Workspace) -> None:
         """Stage the attempt's data and make its node's sandbox (in the I/O pool, if it needs either),
@@ -403,8 +475,19 @@ class LocalExecutor:
         if wanted is not None:  # the sandbox it keeps will not do: it goes, in the pool, before the new one
             stale, node.held = node.held, None
         self._staging[spec.attempt_pk] = False
-        future = self._loop_or_fail().run_in_executor(self._io, self._prepare, spec, workspace, stale, wanted)
-        future.add_done_callback(lambda done: self._staged(spec, workspace, done))
+        ahead = self._take_ahead(node, spec)
+
+        def prepare(staged: asyncio.Future[None] | None) -> None:
+            error = None if staged is None else staged.exception()
+            future = self._loop_or_fail().run_in_executor(
+                self._io, self._prepare, spec, workspace, stale, wanted, staged is not None, error
+            )
+            future.add_done_callback(lambda done: self._staged(spec, workspace, done))
+
+        if ahead is None:
+            prepare(None)
+        else:
+            ahead.add_done_callback(prepare)
 
     def _sandbox_wanted(self, node: _Node, spec: AttemptSpec, workspace: Workspace) -> tuple[str, ...] | None:
         """The command line of the sandbox the node must make for this attempt to enter; None if the
@@ -432,13 +515,19 @@ class LocalExecutor:
         workspace: Workspace,
         stale: NodeSandbox | None,
         wanted: tuple[str, ...] | None,
+        ahead: bool = False,
+        ahead_error: BaseException | None = None,
     ) -> NodeSandbox | None:
-        """In the I/O pool: the attempt's data in place, and the node's new sandbox made for it (its
-        old one ended), if it needs one. One that cannot be made is said in the log, and the attempt
-        runs in a sandbox of its own."""
+        """In the I/O pool: the attempt's data in place (``ahead``: staged already, moved in), and the
+        node's new sandbox made for it (its old one ended), if it needs one. One that cannot be made
+        is said in the log, and the attempt runs in a sandbox of its own."""
         if stale is not None:
             stale.close()
-        if not spec.data.empty:
+        if ahead_error is not None:
+            raise ahead_error
+        if ahead:
+            take_staged(NodeData.of(workspace.workdir))
+        elif not spec.data.empty:
             stage_in(self._store, spec.data, NodeData.of(workspace.workdir))
         sandbox = self._isolation.sandbox
         if wanted is None or sandbox is None:
@@ -459,6 +548,8 @@ class LocalExecutor:
         error = done.exception()
         made = None if error is not None else done.result()
         node = self._nodes.get(spec.node_id)
+        if node is not None and node.ahead is not None and node.ahead.attempt_pk == spec.attempt_pk:
+            self._release_ahead(node, node.ahead)  # its data has been moved in, or will never be
         if made is not None:
             if node is None or node.held is not None:
                 self._io.submit(made.close)
@@ -686,7 +777,7 @@ class LocalExecutor:
         or which outputs the command did not make."""
         try:
             failure = None
-            if self.SAVES_OUTPUTS:
+            if self.MOVES_DATA:
                 failure = save_outputs(self._store, spec.data, NodeData.of(workspace.workdir))
             upload_logs(spec, paths, self._store)
         except Exception as exc:  # any storage failure is reported as data, classified once

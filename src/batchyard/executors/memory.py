@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from batchyard.domain.attempts import AttemptSpec, Failure
 from batchyard.executors.base import (
@@ -61,6 +62,8 @@ class _Node:
 
 
 class MemoryExecutor:
+    MOVES_DATA: ClassVar[bool] = False  # attempts here have no data to stage
+
     def __init__(
         self,
         hosts: Sequence[Host],

@@ -4,6 +4,10 @@ Paths relative to the working folder are staged right there. An absolute path (`
 folder of the node's data area (``<workdir>.data/``) that the sandbox mounts at that path, so the
 command finds its data where Batch's examples put it; the same area is emptied after every attempt.
 
+While a node runs one attempt it may stage the next one's data beside it (``NodeData.ahead``: a
+working folder and a data area of their own, which no sandbox mounts), and the next attempt then
+takes it in with renames (``take_staged``): its inputs are fetched while the one before it runs.
+
 A package is fetched once per node and version and kept in ``<workdir>.packages/`` under the digests
 of its path and of its version (``ObjectStore.version``: the ETag on S3): 1,000 instances of a task on
 one node fetch it once and look up its version 1,000 times, and a package uploaded again under the
@@ -45,18 +49,17 @@ class NodeData:
     """Where one node keeps the data of its attempts, beside its working folder."""
 
     workdir: Path
+    area: Path
+    packages: Path
 
     @classmethod
     def of(cls, workdir: str) -> NodeData:
-        return cls(Path(workdir))
+        return cls(Path(workdir), Path(f"{workdir}.data"), Path(f"{workdir}.packages"))
 
-    @property
-    def area(self) -> Path:
-        return Path(f"{self.workdir}.data")
-
-    @property
-    def packages(self) -> Path:
-        return Path(f"{self.workdir}.packages")
+    def ahead(self) -> NodeData:
+        """Where the node stages its next attempt's data while the current one runs: a working folder
+        and a data area of its own, the same package cache."""
+        return NodeData(Path(f"{self.workdir}.ahead"), Path(f"{self.workdir}.ahead.data"), self.packages)
 
     def local(self, path: str, n: int, kind: str) -> Path:
         """Where a mapping's local path is staged: in the working folder, or in the data area."""
@@ -69,8 +72,11 @@ class NodeData:
         empty_folder(str(self.area), keep_folders=True)
 
     def discard(self) -> None:
+        """Delete all of it for good (its node is retired), the data staged ahead too; never raises."""
         self.clear()
-        shutil.rmtree(self.packages, ignore_errors=True)
+        ahead = self.ahead()
+        for folder in (self.packages, ahead.workdir, ahead.area):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def binds(plan: DataPlan, node: NodeData) -> tuple[Bind, ...]:
@@ -95,6 +101,42 @@ def stage_in(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
     for n, (local, _) in enumerate(plan.outputs):
         if local.startswith("/"):
             node.local(local, n, "output").mkdir(parents=True, exist_ok=True)
+
+
+def stage_ahead(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
+    """Stage the plan into the node's ahead folders, emptied first (an earlier staging there may
+    have been for an attempt that never ran)."""
+    ahead = node.ahead()
+    for folder in (ahead.workdir, ahead.area):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    stage_in(store, plan, ahead)
+
+
+def take_staged(node: NodeData) -> None:
+    """Move what ``stage_ahead`` staged into the node's (emptied) working folder and data area.
+
+    Renames on one file system: the folders a kept sandbox mounts stay the same folders, and only
+    their entries move in. A failure is the system's: the node's own disk failed.
+    """
+    ahead = node.ahead()
+    try:
+        _move_entries(ahead.workdir, node.workdir)
+        node.area.mkdir(exist_ok=True)
+        for staged in os.scandir(ahead.area):
+            target = node.area / staged.name
+            if target.is_dir():
+                _move_entries(Path(staged.path), target)
+            else:
+                os.rename(staged.path, target)
+    except OSError as exc:
+        reason = classify_error(exc, "The data staged ahead could not be moved into place")
+        raise StagingFailed(*reason) from None
+
+
+def _move_entries(source: Path, target: Path) -> None:
+    for entry in os.scandir(source):
+        os.rename(entry.path, target / entry.name)
 
 
 def stage_out(store: ObjectStore, plan: DataPlan, node: NodeData) -> list[str]:

@@ -93,7 +93,7 @@ class Scheduler:
         self._clock = clock
         self._metrics = SchedulerMetrics() if metrics is None else metrics
         self._ledger = Ledger()
-        self._fleet = Fleet(executor.hosts())
+        self._fleet = Fleet(executor.hosts(), executor.MOVES_DATA)
         self._envs = Environments(catalog)
         self._runtimes = TaskCache()
         self._refresh = Refresh()  # when queues' waiting reasons are due to be said again
@@ -283,7 +283,7 @@ class Scheduler:
         """
         while not self._stopping:
             self._ledger = Ledger()
-            self._fleet = Fleet(self._executor.hosts())
+            self._fleet = Fleet(self._executor.hosts(), self._executor.MOVES_DATA)
             self._watches.reset()
             self._envs = Environments(self._envs.catalog)
             self._refresh = Refresh()

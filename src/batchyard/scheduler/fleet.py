@@ -32,6 +32,10 @@ _FIRST_ROUND_TRIP_S = 0.005
 # than two round trips waits at most that long behind another (STARTING), and one that lasts longer
 # is assigned only to a free node, which then waits a round trip for it.
 _HORIZON = 2
+# A task that stages data (inputs, a package) keeps one attempt queued on a busy node while its attempts
+# are shorter than this: the node stages the next one's data during the current one, and what waits
+# behind it waits at most this long.
+_STAGE_AHEAD_BELOW_S = 1.0
 
 
 @dataclass
@@ -83,7 +87,9 @@ def env_pool(env_pk: int | None, task_pk: int) -> Pool:
 
 
 class Fleet:
-    def __init__(self, hosts: Sequence[Host]) -> None:
+    def __init__(self, hosts: Sequence[Host], stages_ahead: bool = False) -> None:
+        """``stages_ahead``: a node stages the data of an attempt queued on it while it runs another."""
+        self._stages_ahead = stages_ahead
         self._capacity = {host.name: host.capacity for host in hosts}
         self._used: dict[str, Resources] = defaultdict(lambda: NOTHING)
         self._nodes: dict[str, Node] = {}
@@ -246,12 +252,15 @@ class Fleet:
     def idle(self, pool: Pool) -> list[Node]:
         return [n for n in self._open.get(pool, {}).values() if not n.queue]
 
-    def observe(self, pool: Pool, task_pk: int, seconds: float) -> None:
-        """An attempt of the task ran this long on a node of the pool: the task's depth follows."""
+    def observe(self, pool: Pool, task_pk: int, seconds: float, stages: bool = False) -> None:
+        """An attempt of the task ran this long on a node of the pool: the task's depth follows.
+        ``stages``: its attempts stage data before they start, which a queued one does ahead."""
         earlier = self._run_time.get(task_pk)
         typical = seconds if earlier is None else earlier + _SMOOTHING * (seconds - earlier)
         self._run_time[task_pk] = typical
         depth = min(MAX_DEPTH, 1 + math.floor(_HORIZON * self.round_trip_s / max(typical, 1e-4)))
+        if stages and self._stages_ahead and typical < _STAGE_AHEAD_BELOW_S:
+            depth = max(depth, 2)
         if depth == self._depth.get(task_pk, 1):
             return
         if depth > 1:

@@ -108,7 +108,8 @@ def _finished(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptFin
     node = tick.fleet.get(active.node_id)
     if node is not None:
         if active.started_at is not None:  # how long it ran tunes its pool's depth
-            tick.fleet.observe(node.pool, active.task_pk, event.at - active.started_at)
+            stages = bool(spec.inputs or spec.package)
+            tick.fleet.observe(node.pool, active.task_pk, event.at - active.started_at, stages)
         held = (active.task_pk, active.idx) if target is State.FAILED_INTERRUPTED else None
         nodes.freed(tick, node, event.attempt_pk, held)
         if held is not None:  # the node is kept for this instance: what waited for it runs elsewhere

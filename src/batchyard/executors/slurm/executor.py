@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 from batchyard.domain.attempts import AttemptSpec, Failure
 from batchyard.domain.resources import Resources
@@ -94,7 +95,7 @@ class SlurmSettings:
 
 
 class SlurmExecutor(LocalExecutor):
-    SAVES_OUTPUTS = False  # the runner on the node uploads them
+    MOVES_DATA: ClassVar[bool] = False  # the runner on the node stages and uploads them
     KEEPS_SANDBOXES = False  # each step's runner makes the attempt's own, on the node
 
     def __init__(
