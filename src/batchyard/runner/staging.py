@@ -125,7 +125,7 @@ def take_staged(node: NodeData) -> None:
         node.area.mkdir(exist_ok=True)
         for staged in os.scandir(ahead.area):
             target = node.area / staged.name
-            if target.is_dir():
+            if target.is_dir() and not target.is_symlink():  # a folder a kept sandbox mounts
                 _move_entries(Path(staged.path), target)
             else:
                 os.rename(staged.path, target)
