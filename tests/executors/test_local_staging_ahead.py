@@ -49,20 +49,29 @@ def launch_mapped(harness: Harness, pk: int, command: str, source: str, local: s
     harness.executor.launch([spec])
 
 
+def assert_succeeded(finished: AttemptFinished) -> None:
+    assert (finished.exit_code, finished.failure) == (0, Failure.NONE), finished.reason
+
+
+async def busy_node(harness: Harness) -> None:
+    """A node running attempt 1 for two seconds: what is launched meanwhile waits behind it."""
+    await harness.ready_node()
+    harness.launch(1, "sleep 2")
+    await harness.wait(AttemptStarted, 1)
+
+
 async def test_a_queued_attempt_s_input_is_fetched_while_the_one_before_it_runs(
     harness: Harness, tmp_path: Path
 ) -> None:
     put_object(tmp_path, "in/x.txt", "as it was when the node was busy\n")
-    await harness.ready_node()
-    harness.launch(1, "sleep 2")
-    await harness.wait(AttemptStarted, 1)
+    await busy_node(harness)
     launch_mapped(harness, 2, "mkdir out && cp in/x.txt out/", "in/x.txt", "in/")
     await asyncio.sleep(1)  # attempt 1 still runs; attempt 2's input is staged meanwhile
 
     put_object(tmp_path, "in/x.txt", "written after\n")
     finished = await harness.wait(AttemptFinished, 2)
 
-    assert (finished.exit_code, finished.failure) == (0, Failure.NONE), finished.reason
+    assert_succeeded(finished)
     assert read_object(tmp_path, "results/2/x.txt") == "as it was when the node was busy\n"
 
 
@@ -71,9 +80,7 @@ async def test_data_staged_for_a_cancelled_attempt_is_not_seen_by_the_next(
 ) -> None:
     put_object(tmp_path, "b/only-b.txt", "b\n")
     put_object(tmp_path, "c/only-c.txt", "c\n")
-    await harness.ready_node()
-    harness.launch(1, "sleep 2")
-    await harness.wait(AttemptStarted, 1)
+    await busy_node(harness)
     listing = "mkdir out && ls -A in > out/listing"
     launch_mapped(harness, 2, listing, "b/", "in/")
     launch_mapped(harness, 3, listing, "c/", "in/")
@@ -85,7 +92,7 @@ async def test_data_staged_for_a_cancelled_attempt_is_not_seen_by_the_next(
 
     assert cancelled.reason == CANCELLED_BEFORE_START
     assert harness.first(AttemptStarted, 2) is None
-    assert (finished.exit_code, finished.failure) == (0, Failure.NONE), finished.reason
+    assert_succeeded(finished)
     assert read_object(tmp_path, "results/3/listing") == "only-c.txt\n"
 
 
@@ -93,9 +100,7 @@ async def test_an_input_missing_when_staged_ahead_fails_only_its_own_attempt(
     harness: Harness, tmp_path: Path
 ) -> None:
     put_object(tmp_path, "in/x.txt", "x\n")
-    await harness.ready_node()
-    harness.launch(1, "sleep 2")
-    await harness.wait(AttemptStarted, 1)
+    await busy_node(harness)
     launch_mapped(harness, 2, "mkdir out && cp in/* out/", "missing/x.txt", "in/")
     launch_mapped(harness, 3, "mkdir out && cp in/* out/", "in/x.txt", "in/")
 
@@ -106,5 +111,5 @@ async def test_an_input_missing_when_staged_ahead_fails_only_its_own_attempt(
     assert f"cos://{BUCKET}/missing/x.txt" in failed.reason
     assert harness.first(AttemptStarted, 2) is None
     assert (await harness.wait(AttemptFinished, 1)).failure is Failure.NONE
-    assert (finished.exit_code, finished.failure) == (0, Failure.NONE), finished.reason
+    assert_succeeded(finished)
     assert read_object(tmp_path, "results/3/x.txt") == "x\n"
