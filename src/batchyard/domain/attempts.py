@@ -36,6 +36,11 @@ class DataPlan:
     def empty(self) -> bool:
         return not (self.inputs or self.outputs or self.package)
 
+    @property
+    def fetches(self) -> bool:
+        """Whether anything is fetched before the command: what a node can stage ahead of it."""
+        return bool(self.inputs or self.package)
+
 
 NO_DATA = DataPlan()
 

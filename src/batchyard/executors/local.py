@@ -76,13 +76,12 @@ _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 _JOB_FOLDERS_REMEMBERED = 10_000
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Ahead:
     """The data of a node's next attempt, being staged (or staged) while the node runs the current one."""
 
     attempt_pk: int
     staged: asyncio.Future[None]  # its exception: the staging failed
-    wanted: bool = True  # False once the attempt will not take it (cancelled, or another came first)
 
 
 @dataclass
@@ -425,16 +424,11 @@ class LocalExecutor:
         if not self.MOVES_DATA or node.ahead is not None or node.current is None or not node.waiting:
             return
         spec = node.waiting[0]
-        if not (spec.data.inputs or spec.data.package):
+        if not spec.data.fetches:
             return
         data = NodeData.of(node.workspace.workdir)
         staged = self._loop_or_fail().run_in_executor(self._io, stage_ahead, self._store, spec.data, data)
-        ahead = node.ahead = _Ahead(spec.attempt_pk, staged)
-        staged.add_done_callback(lambda _: self._ahead_staged(node, ahead))
-
-    def _ahead_staged(self, node: _Node, ahead: _Ahead) -> None:
-        if not ahead.wanted:  # dropped while it was being staged
-            self._release_ahead(node, ahead)
+        node.ahead = _Ahead(spec.attempt_pk, staged)
 
     def _release_ahead(self, node: _Node, ahead: _Ahead) -> None:
         """The node's ahead folders are free: the next waiting attempt's data may be staged there."""
@@ -446,9 +440,7 @@ class LocalExecutor:
         """The attempt will not take the data staged for it; the folders are free once that staging ends."""
         ahead = node.ahead
         if ahead is not None and ahead.attempt_pk == attempt_pk:
-            ahead.wanted = False
-            if ahead.staged.done():
-                self._release_ahead(node, ahead)
+            ahead.staged.add_done_callback(lambda _: self._release_ahead(node, ahead))
 
     def _take_ahead(self, node: _Node, spec: AttemptSpec) -> asyncio.Future[None] | None:
         """The staging of this attempt's data begun ahead, if any (its folders stay taken until the

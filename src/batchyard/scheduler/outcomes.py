@@ -83,7 +83,8 @@ def _started(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptStar
 
 def _finished(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptFinished) -> None:
     tick.ledger.remove(event.attempt_pk)
-    spec = tick.runtimes.get(tick.conn, active.task_pk).spec
+    cached = tick.runtimes.get(tick.conn, active.task_pk)
+    spec = cached.spec
     target, reason = outcome(active, event, spec.max_retry, spec.failed_action)
     tick.tally.ended[failure_class(active, event)] += 1
     batch.attempt(
@@ -108,8 +109,8 @@ def _finished(tick: Tick, batch: Batch, active: ActiveAttempt, event: AttemptFin
     node = tick.fleet.get(active.node_id)
     if node is not None:
         if active.started_at is not None:  # how long it ran tunes its pool's depth
-            stages = bool(spec.inputs or spec.package)
-            tick.fleet.observe(node.pool, active.task_pk, event.at - active.started_at, stages)
+            seconds = event.at - active.started_at
+            tick.fleet.observe(node.pool, active.task_pk, seconds, cached.data.fetches)
         held = (active.task_pk, active.idx) if target is State.FAILED_INTERRUPTED else None
         nodes.freed(tick, node, event.attempt_pk, held)
         if held is not None:  # the node is kept for this instance: what waited for it runs elsewhere

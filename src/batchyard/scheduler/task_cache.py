@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
 from collections.abc import Iterable
@@ -36,6 +37,10 @@ class CachedTask:
     priority: int = 0  # the job's: a waiting reason names a job of higher priority ahead
     env_id: str | None = None  # the named environment's id, for waiting reasons
 
+    @functools.cached_property
+    def data(self) -> DataPlan:
+        return DataPlan(self.spec.inputs, self.spec.outputs, self.spec.package)
+
     def attempt(self, attempt_pk: int, index: int, node_id: str) -> AttemptSpec:
         spec = self.spec
         return AttemptSpec(
@@ -53,7 +58,7 @@ class CachedTask:
                 stdout_local=self._local(spec.stdout_local_path, spec.stdout_local_name, "stdout", index),
                 stderr_local=self._local(spec.stderr_local_path, spec.stderr_local_name, "stderr", index),
             ),
-            data=DataPlan(spec.inputs, spec.outputs, spec.package),
+            data=self.data,
         )
 
     def _redirect(self, directory: str | None, template: str | None, stream: str, index: int) -> str | None:
