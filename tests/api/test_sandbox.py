@@ -196,6 +196,9 @@ def test_a_command_that_needs_more_than_its_instance_type_is_killed_and_told_why
     view = _instance(client, job_id)
     assert view.ExitCode == 137
     assert "exceeded its instance type's memory (1 GiB)" in view.StateReason, view.StateReason
+    # The logs hold what the command wrote; on Slurm, not what the step daemon says of the kill.
+    logs = call(client, "DescribeTaskLogs", {"JobId": job_id, "TaskName": "t", "TaskInstanceIndexes": [0]})
+    assert "slurmstepd" not in decode_log(logs.TaskInstanceLogSet[0].StderrLog)
 
 
 def test_a_command_within_its_memory_runs_to_the_end(sealed: Server) -> None:

@@ -51,7 +51,7 @@ from batchyard.executors.base import (
     Usage,
 )
 from batchyard.executors.local import LocalExecutor, _Node, _Running
-from batchyard.executors.slurm.tools import SlurmError, SlurmJob, SlurmNode, SlurmTools
+from batchyard.executors.slurm.tools import ENDED, Pilot, SlurmError, SlurmJob, SlurmNode, SlurmTools
 from batchyard.runner.exits import Exit
 from batchyard.runner.logs import read_tail
 from batchyard.runner.main import Order, Outcome
@@ -66,11 +66,6 @@ from batchyard.storage.store import ObjectStore
 log = logging.getLogger(__name__)
 
 _STEP_PREFIX = "attempt-"
-# Job states of a pilot that will never run (again); anything else but PENDING/RUNNING is passing.
-_ENDED = frozenset(
-    {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY"}
-    | {"PREEMPTED", "TIMEOUT", "SPECIAL_EXIT", "REVOKED", "COMPLETING"}
-)
 LOST_WITH_NODE = "The compute node's Slurm allocation ended while the attempt ran on it."
 UNRESPONSIVE = "A job step on the node's Slurm allocation ended without an exit code; the node is given up."
 # For this long after a pilot is submitted, look every _EAGER_POLL_S: slurmctld's scheduling pass
@@ -78,8 +73,10 @@ UNRESPONSIVE = "A job step on the node's Slurm allocation ended without an exit 
 _EAGER_S = 2.0
 _EAGER_POLL_S = 0.03
 _LOST_SRUN_GRACE_S = 10.0  # how long an srun may outlive its lost node before it is killed
-# What slurmstepd writes to a step's error output when it kills the step, or a process of it, for
-# memory (jobacct_gather's OverMemoryKill; task/cgroup's OOM killer); and how far back to look.
+# The step's first process: the rest of its line runs with its output in the node's log files ($1, $2).
+_TO_LOGS = ("/bin/sh", "-c", 'exec >"$1" 2>"$2"; shift 2; exec "$@"', "batchyard-logs")
+# What slurmstepd writes to a step's output when it kills the step, or a process of it, for memory
+# (jobacct_gather's OverMemoryKill; task/cgroup's OOM killer); and how far back to look.
 _MEMORY_KILLS = (b"exceeded memory limit", b"oom-kill event")
 _STEPD_TAIL_BYTES = 4096
 _SIGKILLED = SHELL_SIGNAL_BASE + signal.SIGKILL  # the exit code of a SIGKILLed command, as a shell says
@@ -123,7 +120,7 @@ class SlurmExecutor(LocalExecutor):
             raise SlurmError(f"its {missing} has no nodes; name one that has with --slurm-partition")
         self._hosts_due = time.monotonic() + settings.hosts_poll_s  # when they are next read
         self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
-        self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until sbatch answered)
+        self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until Slurm answered)
         # Attempts being cancelled -> when their steps are due SIGKILL (None: SIGTERM not sent yet).
         self._terminating: dict[int, float | None] = {}
         # Failed steps waiting for the next look at their pilots: a step also fails when its node ends.
@@ -201,29 +198,42 @@ class SlurmExecutor(LocalExecutor):
             future = self._slurm.submit(self._tools.submit_pilot, node.node_id, node.resources, self._comment)
             future.add_done_callback(functools.partial(self._on_submitted, node.node_id))
 
-    def _on_submitted(self, node_id: str, done: Future[str]) -> None:
+    def _on_submitted(self, node_id: str, done: Future[Pilot]) -> None:
         """In the Slurm thread: hand the answer to the event loop."""
         self._loop_or_fail().call_soon_threadsafe(self._submitted, node_id, done)
 
-    def _submitted(self, node_id: str, done: Future[str]) -> None:
+    def _submitted(self, node_id: str, done: Future[Pilot]) -> None:
         try:
-            job_id = done.result()
+            pilot = done.result()
         except SlurmError as exc:
             self._drop_node(node_id)
             self._emit(NodeFailed(node_id, time.time(), f"The node's allocation was refused: {exc}."))
             return
-        if node_id in self._pilots:
-            self._pilots[node_id] = job_id
+        if node_id not in self._pilots:  # retired while Slurm was asked
+            self._slurm.submit(self._tools.cancel, [pilot.job_id])
+            return
+        self._pilots[node_id] = pilot.job_id
+        if pilot.running:
+            self._started(node_id, pilot.job_id)
+        else:
             self._eager_until = time.monotonic() + _EAGER_S
             self._poke.set()
-        else:  # retired while sbatch ran
-            self._slurm.submit(self._tools.cancel, [job_id])
+
+    def _started(self, node_id: str, job_id: str) -> None:
+        node = self._nodes[node_id]
+        if not node.ready:
+            node.ready = True
+            self._emit(NodeReady(node_id, time.time(), f"slurm:{job_id}"))
+            self._start_next(node)
 
     def retire(self, node_ids: Sequence[str]) -> None:
         jobs = [job for node_id in node_ids if (job := self._pilots.pop(node_id, None)) is not None]
+        workspaces = [node.workspace for node_id in node_ids if (node := self._nodes.get(node_id))]
         super().retire(node_ids)
         if jobs:
             self._slurm.submit(self._tools.cancel, jobs)
+        for workspace in workspaces:
+            self._io.submit(_remove_step_logs, workspace)
 
     def _pilot_node(self, node_id: str, workspace: Workspace, resources: Resources) -> _Node:
         node = self._new_node(node_id, workspace, resources)
@@ -261,8 +271,11 @@ class SlurmExecutor(LocalExecutor):
         self._spawn_one(spec, workspace)
 
     def _spawn(self, spec: AttemptSpec, paths: AttemptPaths, workspace: Workspace) -> int:
-        """``srun`` into the node's allocation, in a session of its own so it outlives the server; the
-        step's output goes straight to the node's log files, ``srun``'s own to a file beside them."""
+        """``srun`` into the node's allocation, in a session of its own so it outlives the server. The
+        step's first process sends what follows it to the node's log files, as on this machine, so
+        they hold what the command wrote and nothing of Slurm's: the step daemon's own messages (a
+        kill for memory, its errors) go to the step's output, a file of their own beside them, and
+        ``srun``'s to another."""
         node = self._nodes[spec.node_id]
         job_id = self._pilots.get(spec.node_id)
         if job_id is None:
@@ -276,19 +289,18 @@ class SlurmExecutor(LocalExecutor):
             f"--cpus-per-task={node.resources.cpu}",
             "--mem=0",  # all the allocation's memory
             f"--job-name={_STEP_PREFIX}{spec.attempt_pk}",
-            f"--output={workspace.stdout}",
-            f"--error={workspace.stderr}",
+            f"--output={_stepd_log(workspace)}",
             "--input=none",
+            *(*_TO_LOGS, workspace.stdout, workspace.stderr),
             *wrapper,
         ]
-        srun_log = f"{workspace.workdir}.srun"
         return os.posix_spawn(
             self._srun,
             argv,
             {**env, **self._srun_env},
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, srun_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                (os.POSIX_SPAWN_OPEN, 1, _srun_log(workspace), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
                 (os.POSIX_SPAWN_DUP2, 1, 2),
             ],
             setsid=True,
@@ -334,15 +346,15 @@ class SlurmExecutor(LocalExecutor):
 
     def _memory_kill(self, attempt: _Running) -> int | None:
         """The node's memory (GiB) if Slurm killed the step for using more, as its step daemon says in
-        the step's error output: jobacct_gather's ``OverMemoryKill`` kills the whole step (the wrapper
-        too, so the node would otherwise look lost under it), task/cgroup's OOM killer the process
-        that asked too much. A command that prints such a line itself only misnames its own failure."""
+        the step's output: jobacct_gather's ``OverMemoryKill`` kills the whole step (the wrapper too,
+        so the node would otherwise look lost under it), task/cgroup's OOM killer the process that
+        asked too much."""
         job_id = self._pilots.get(attempt.spec.node_id)
         node = self._nodes.get(attempt.spec.node_id)
         if job_id is None or node is None:
             return None
         try:
-            tail = read_tail(attempt.workspace.stderr, _STEPD_TAIL_BYTES)
+            tail = read_tail(_stepd_log(attempt.workspace), _STEPD_TAIL_BYTES)
         except OSError:
             return None
         step = f"StepId={job_id}.".encode()
@@ -419,7 +431,7 @@ class SlurmExecutor(LocalExecutor):
         for known in nodes:
             node_id = known.spec.node_id
             job = None if jobs is None else jobs.get(node_id)
-            if jobs is not None and (job is None or job.state in _ENDED):
+            if jobs is not None and (job is None or job.state in ENDED):
                 self._emit(NodeLost(node_id, time.time(), _gone(job)))
                 continue
             workspace = self._workspace(node_id)
@@ -435,9 +447,7 @@ class SlurmExecutor(LocalExecutor):
                 node.ready = True
         if jobs is not None:
             strays = [
-                job.job_id
-                for name, job in jobs.items()
-                if name not in self._nodes and job.state not in _ENDED
+                job.job_id for name, job in jobs.items() if name not in self._nodes and job.state not in ENDED
             ]
             self._tools.cancel(strays)
         self._reattach_attempts([a for a in attempts if a.spec.node_id in self._nodes])
@@ -523,17 +533,14 @@ class SlurmExecutor(LocalExecutor):
         """Pilots that started are ready; those that ended are lost (or failed, if they never started)."""
         for node_id, job_id in list(self._pilots.items()):
             if job_id is None:
-                continue  # sbatch has not answered yet
+                continue  # Slurm has not answered yet
             node = self._nodes.get(node_id)
             job = jobs.get(node_id)
             if node is None:
                 continue
             if job is not None and job.state == "RUNNING":
-                if not node.ready:
-                    node.ready = True
-                    self._emit(NodeReady(node_id, time.time(), f"slurm:{job_id}"))
-                    self._start_next(node)
-            elif job is None or job.state in _ENDED or node.ready:  # a started pilot never goes back
+                self._started(node_id, job_id)
+            elif job is None or job.state in ENDED or node.ready:  # a started pilot never goes back
                 was_ready = node.ready
                 self._drop_node(node_id)
                 event = NodeLost if was_ready else NodeFailed
@@ -567,6 +574,23 @@ def _gone(job: SlurmJob | None) -> str:
     if job is None:
         return "The node's Slurm allocation is gone."
     return f"The node's Slurm allocation {job.job_id} ended: {job.state} ({job.reason})."
+
+
+def _stepd_log(workspace: Workspace) -> str:
+    """Where a step's own output goes: only what Slurm's step daemon writes, the command's goes to
+    the node's log files."""
+    return f"{workspace.workdir}.slurmstepd"
+
+
+def _srun_log(workspace: Workspace) -> str:
+    """Where ``srun`` itself writes, on the server's side."""
+    return f"{workspace.workdir}.srun"
+
+
+def _remove_step_logs(workspace: Workspace) -> None:
+    for log_file in (_stepd_log(workspace), _srun_log(workspace)):
+        with contextlib.suppress(OSError):
+            os.remove(log_file)
 
 
 def _outcome_path(paths: AttemptPaths) -> str:

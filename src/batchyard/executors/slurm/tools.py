@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +27,15 @@ _TIMEOUT_S = 60.0
 # where a refusal of the request is not.
 _CONTROLLER_AWAY = ("Unable to contact slurm controller", "Socket timed out", "Zero Bytes were transmitted")
 _RESUBMIT_DELAYS_S = (1.0, 2.0, 4.0)
+_GRANTED = re.compile(r"Granted job allocation (\d+)")
 _MIB_PER_GIB = 1024
+
+
+# Job states of a job that will never run (again); anything else but PENDING/RUNNING is passing.
+ENDED = frozenset(
+    {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY"}
+    | {"PREEMPTED", "TIMEOUT", "SPECIAL_EXIT", "REVOKED", "COMPLETING"}
+)
 
 
 class SlurmError(Exception):
@@ -47,6 +56,12 @@ class SlurmJob:
     state: str  # PENDING, RUNNING, COMPLETING, CANCELLED, NODE_FAIL, …
     node: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Pilot:
+    job_id: str
+    running: bool  # granted at once: its node is held already
 
 
 @dataclass(frozen=True)
@@ -72,42 +87,73 @@ class SlurmTools:
                 found.append(SlurmNode(name, capacity, address))
         return found
 
-    def submit_pilot(self, name: str, resources: Resources, comment: str) -> str:
-        """An allocation holding ``resources`` for as long as it is not cancelled; its job id.
+    def submit_pilot(self, name: str, resources: Resources, comment: str) -> Pilot:
+        """An allocation holding ``resources`` for as long as it is not cancelled.
 
-        Slurm picks its node, so a node that is down is never waited for. The batch step only sleeps:
-        attempts run in the allocation as steps of their own.
+        Slurm picks its node, so a node that is down is never waited for. First asked for as an
+        interactive allocation that must start at once (``salloc --immediate --no-shell``): the
+        controller places those while it answers, where it queues a batch job for its next scheduling
+        pass (up to a second later, even on an idle cluster). Where it cannot start at once (the
+        cluster is full, a job is completing, a job of higher priority waits), it is a batch job that
+        waits in the queue, whose batch step only sleeps. Either way attempts run in it as steps of
+        their own, and without a shell of ours holding it: ``--no-shell`` allocations are not ended
+        when their ``salloc`` is gone (``InactiveLimit``).
         """
-        argv = [
-            *("sbatch", "--parsable", "--job-name", name, "--comment", comment, "--no-requeue"),
+        shape = [
+            *("--job-name", name, "--comment", comment, "--chdir", "/"),
             *("--nodes", "1", "--ntasks", "1", "--cpus-per-task", str(resources.cpu)),
-            *("--mem", f"{resources.memory_gib * _MIB_PER_GIB}M", "--output", os.devnull),
-            *("--chdir", "/", "--wrap", "exec sleep infinity"),
+            *("--mem", f"{resources.memory_gib * _MIB_PER_GIB}M"),
         ]
         if resources.gpu:
-            argv += ["--gres", f"gpu:{resources.gpu}"]
+            shape += ["--gres", f"gpu:{resources.gpu}"]
         if self.partition:
-            argv += ["--partition", self.partition]
+            shape += ["--partition", self.partition]
+        granted = self._allocate_now(shape)
+        if granted is not None:
+            return Pilot(granted, running=True)
+        sbatch = [
+            *("sbatch", "--parsable", *shape, "--no-requeue", "--output", os.devnull),
+            *("--wrap", "exec sleep infinity"),
+        ]
         for delay in _RESUBMIT_DELAYS_S:
             try:
-                return self._run(argv).strip().split(";")[0]
+                return Pilot(self._run(sbatch).strip().split(";")[0], running=False)
             except SlurmError as exc:
                 if not any(sign in str(exc) for sign in _CONTROLLER_AWAY):
                     raise
                 log.warning("sbatch will be tried again in %s s: %s", delay, exc)
                 time.sleep(delay)
-        return self._run(argv).strip().split(";")[0]
+        return Pilot(self._run(sbatch).strip().split(";")[0], running=False)
+
+    def _allocate_now(self, shape: list[str]) -> str | None:
+        """The job id of an allocation granted in the controller's answer, or None where it was not
+        (it then leaves a FAILED record of the name, which ``jobs`` ranks below a live one)."""
+        try:
+            done = subprocess.run(
+                ["salloc", "--immediate", "--no-shell", *shape],
+                env=dict(self.env),
+                capture_output=True,
+                text=True,
+                timeout=_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("salloc failed; the pilot waits in the queue instead: %s", exc)
+            return None
+        granted = _GRANTED.search(done.stderr)
+        return granted.group(1) if done.returncode == 0 and granted else None
 
     def jobs(self, comment: str) -> dict[str, SlurmJob]:
         """Our jobs (this user's, carrying ``comment``) by name, in one call."""
         fields = _SEP.join(("%i", "%j", "%T", "%N", "%r", "%k"))
         argv = ["squeue", "--noheader", "--me", "--all", "--states", "all", "--format", fields]
-        found = {}
+        found: dict[str, SlurmJob] = {}
         for line in self._run(argv).splitlines():
             parts = line.split(_SEP, 5)
             if len(parts) == 6 and parts[5] == comment:
                 job = SlurmJob(*parts[:5])
-                found[job.name] = job
+                if job.name not in found or _rank(job) > _rank(found[job.name]):
+                    found[job.name] = job
         return found
 
     def steps(self, job_ids: Iterable[str]) -> dict[str, str]:
@@ -152,6 +198,12 @@ class SlurmTools:
         if check and done.returncode != 0:
             raise SlurmError(f"{argv[0]} exited with {done.returncode}: {done.stderr.strip()}")
         return done.stdout
+
+
+def _rank(job: SlurmJob) -> tuple[bool, int]:
+    """Which of two jobs of one name is the pilot: a live one over an ended one (an allocation that
+    could not start at once leaves a FAILED record), then the newer."""
+    return job.state not in ENDED, int(job.job_id) if job.job_id.isdigit() else -1
 
 
 def _seconds(text: str) -> float:
