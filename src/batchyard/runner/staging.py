@@ -13,6 +13,13 @@ of its path and of its version (``ObjectStore.version``: the ETag on S3): 1,000 
 one node fetch it once and look up its version 1,000 times, and a package uploaded again under the
 same path is fetched again by the next attempt, which replaces the older copy.
 
+An input that names one object is kept the same way in ``<workdir>.inputs/``, for the node's next
+attempt only: mappings are the task's, so every instance of a task maps the same objects, and the
+next attempt copies them from the node's disk once their versions are looked up, instead of
+downloading them again. Each attempt gets a copy of its own (the command may change it); the cache
+keeps what the latest staging used and nothing else, so it holds at most one attempt's inputs. A
+version that changed while it was fetched is not kept. Prefixes are fetched whole every time.
+
 Failures raise ``StagingFailed`` with the path, the cause and whose fault it is, classified once
 (``runner.outcome.classify_error``): a store that cannot be reached or an input that is missing is
 the system's (retried, not counted against MaxRetryCount); an archive that cannot be unpacked comes
@@ -21,11 +28,13 @@ back the same on every retry (not retried).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
 import shutil
 import tarfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +42,7 @@ from pathlib import Path
 from batchyard.domain.attempts import Bind, DataPlan, Failure
 from batchyard.runner.outcome import classify_error
 from batchyard.runner.workspace import empty_folder
+from batchyard.storage.errors import NotFound
 from batchyard.storage.paths import parse_remote
 from batchyard.storage.store import ObjectStore
 
@@ -51,15 +61,17 @@ class NodeData:
     workdir: Path
     area: Path
     packages: Path
+    inputs: Path
 
     @classmethod
     def of(cls, workdir: str) -> NodeData:
-        return cls(Path(workdir), Path(f"{workdir}.data"), Path(f"{workdir}.packages"))
+        return cls(*(Path(f"{workdir}{suffix}") for suffix in ("", ".data", ".packages", ".inputs")))
 
     def ahead(self) -> NodeData:
         """Where the node stages its next attempt's data while the current one runs: a working folder
-        and a data area of its own, the same package cache."""
-        return NodeData(Path(f"{self.workdir}.ahead"), Path(f"{self.workdir}.ahead.data"), self.packages)
+        and a data area of its own, the same caches."""
+        ahead = f"{self.workdir}.ahead"
+        return NodeData(Path(ahead), Path(f"{ahead}.data"), self.packages, self.inputs)
 
     def local(self, path: str, n: int, kind: str) -> Path:
         """Where a mapping's local path is staged: in the working folder, or in the data area."""
@@ -75,7 +87,7 @@ class NodeData:
         """Delete all of it for good (its node is retired), the data staged ahead too; never raises."""
         self.clear()
         ahead = self.ahead()
-        for folder in (self.packages, ahead.workdir, ahead.area):
+        for folder in (self.packages, self.inputs, ahead.workdir, ahead.area):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -90,14 +102,16 @@ def stage_in(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
     """Unpack the package and fetch the inputs into place, and make the output folders."""
     if plan.package is not None:
         unpack(_cached_package(store, plan.package, node), node.workdir)
+    used: set[str] = set()
     for n, (remote, local) in enumerate(plan.inputs):
         target = node.local(local, n, "input")
         try:
             target.mkdir(parents=True, exist_ok=True)
-            _fetch(store, remote, target)
+            used.add(_fetch(store, remote, target, node.inputs))
         except Exception as exc:
             reason = classify_error(exc, f"The input {remote} could not be staged at {local}")
             raise StagingFailed(*reason) from None
+    _keep_only(node.inputs, used)
     for n, (local, _) in enumerate(plan.outputs):
         if local.startswith("/"):
             node.local(local, n, "output").mkdir(parents=True, exist_ok=True)
@@ -227,13 +241,50 @@ def _digest(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def _fetch(store: ObjectStore, remote: str, folder: Path) -> None:
-    """A prefix (ending in /) fills the folder; a file lands in it under its own name."""
+def _fetch(store: ObjectStore, remote: str, folder: Path, cache: Path) -> str:
+    """A prefix (ending in /) fills the folder; a file lands in it under its own name, copied from
+    the cache where its version is there. Returns the name of its entry in the cache ("" if none)."""
     path = parse_remote(remote, directory=False)
     if remote.endswith("/"):
         store.get(path, folder)
-    else:
-        store.get(path, folder / posixpath.basename(path.key))
+        return ""
+    target = folder / posixpath.basename(path.key)
+    try:
+        version = store.version(path)
+    except NotFound:  # a folder named without its slash, or nothing: get says which
+        store.get(path, target)
+        return ""
+    entry = f"{_digest(path.url, 32)}-{_digest(version, 16)}"
+    try:
+        shutil.copyfile(cache / entry, target)
+        return entry
+    except FileNotFoundError:
+        pass  # not cached, or removed meanwhile by a staging for another attempt
+    store.get(path, target)
+    if store.version(path) == version:  # else the bytes may be of neither version: not kept
+        _keep_copy(target, cache, entry)
+    return entry
+
+
+def _keep_copy(source: Path, cache: Path, entry: str) -> None:
+    """Best effort: the attempt has its own copy whatever happens here."""
+    partial = cache / f"{entry}.{os.getpid()}.{threading.get_ident()}.part"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, partial)
+        os.replace(partial, cache / entry)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def _keep_only(cache: Path, entries: set[str]) -> None:
+    """Remove what the latest staging did not use (copies being written by another included: it
+    then keeps nothing, and its attempt is unaffected)."""
+    with contextlib.suppress(FileNotFoundError):
+        for found in os.scandir(cache):
+            if found.name not in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(found.path)
 
 
 def _upload(store: ObjectStore, source: Path, remote: str) -> None:
