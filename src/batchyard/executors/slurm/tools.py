@@ -71,7 +71,7 @@ class SlurmTools:
 
     def nodes(self) -> list[SlurmNode]:
         """The partition's nodes with what each offers (CPUs, memory, GPUs from its generic resources);
-        without a partition, the default one's (sinfo marks it with a ``*``), where sbatch puts pilots."""
+        without a partition, the default one's (sinfo marks it with a ``*``), where pilots go."""
         fields = _SEP.join(("%N", "%c", "%m", "%G", "%o", "%P"))
         argv = ["sinfo", "--noheader", "--Node", "--format", fields]
         if self.partition:
