@@ -6,28 +6,19 @@ The servers here put their nodes on the session's cluster whatever BATCHYARD_TES
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from conftest import (
     Server,
     SlurmCluster,
     call,
     make_client,
-    running,
     submit,
     task,
     wait_for,
     wait_job,
 )
 from slurm.helpers import on_whole_nodes
-
-
-@pytest.fixture
-def on_slurm(tmp_path: Path, slurm_cluster: SlurmCluster) -> Iterator[Server]:
-    yield from running(Server(tmp_path / "data", executor="slurm"))
 
 
 def _attempts(server: Server) -> list[tuple[int, str, str]]:

@@ -27,11 +27,6 @@ from slurm.helpers import on_whole_nodes
 
 
 @pytest.fixture
-def on_slurm(tmp_path: Path, slurm_cluster: SlurmCluster) -> Iterator[Server]:
-    yield from running(Server(tmp_path / "data", executor="slurm"))
-
-
-@pytest.fixture
 def full(slurm_cluster: SlurmCluster) -> Iterator[list[str]]:
     """Both Slurm nodes held by allocations of someone else (job ids), cancelled after the test."""
     held: list[str] = []

@@ -43,6 +43,7 @@ from batchyard.domain.attempts import Bind, DataPlan, Failure
 from batchyard.runner.outcome import classify_error
 from batchyard.runner.workspace import empty_folder
 from batchyard.storage.errors import NotFound
+from batchyard.storage.local_files import replacing
 from batchyard.storage.paths import parse_remote
 from batchyard.storage.store import ObjectStore
 
@@ -256,7 +257,8 @@ def _fetch(store: ObjectStore, remote: str, folder: Path, cache: Path) -> str:
         return ""
     entry = f"{_digest(path.url, 32)}-{_digest(version, 16)}"
     try:
-        shutil.copyfile(cache / entry, target)
+        with replacing(target) as temporary:  # as a download: never written through a link
+            shutil.copyfile(cache / entry, temporary)
         return entry
     except FileNotFoundError:
         pass  # not cached, or removed meanwhile by a staging for another attempt
