@@ -1,5 +1,6 @@
 """How a node's allocation is asked for: granted while the controller answers where the cluster has
-room, queued as a batch job where it has none, and the node is not failed by the try that came first.
+room, queued as a batch job where it has none, and the node is not failed by the try that came first;
+and an allocation of the server's that no node holds does not outlive the next look at the pilots.
 
 The servers here put their nodes on the session's cluster whatever BATCHYARD_TEST_EXECUTOR says.
 """
@@ -7,11 +8,13 @@ The servers here put their nodes on the session's cluster whatever BATCHYARD_TES
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from batchyard.executors.slurm.executor import pilot_comment
 from conftest import (
     Server,
     SlurmCluster,
@@ -20,6 +23,7 @@ from conftest import (
     running,
     stdout_of,
     submit,
+    task,
     wait_for,
     wait_job,
 )
@@ -36,9 +40,7 @@ def full(slurm_cluster: SlurmCluster) -> Iterator[list[str]]:
                 *("salloc", "--no-shell", "--job-name", "someone-else", "--nodes", "1"),
                 *("--cpus-per-task", "4", "--mem", "8192M"),
             )
-            granted = re.search(r"Granted job allocation (\d+)", done.stderr)
-            assert granted, done.stderr
-            held.append(granted.group(1))
+            held.append(_granted(done))
         yield held
     finally:
         slurm_cluster.run("scancel", *held)
@@ -52,6 +54,16 @@ def _pilots(cluster: SlurmCluster) -> list[tuple[str, str, str]]:
         for i, name, state in (line.split() for line in out.splitlines())
         if name.startswith("node-")
     ]
+
+
+def _granted(done: subprocess.CompletedProcess[str]) -> str:
+    granted = re.search(r"Granted job allocation (\d+)", done.stderr)
+    assert granted, done.stderr
+    return granted.group(1)
+
+
+def _state(cluster: SlurmCluster, job_id: str) -> str:
+    return cluster.run("squeue", "--noheader", "--states", "all", "--jobs", job_id, "-o", "%T").stdout.strip()
 
 
 def _batch_flag(cluster: SlurmCluster, job_id: str) -> str:
@@ -111,3 +123,31 @@ def test_on_a_full_cluster_a_node_waits_in_the_queue_until_room_is_made(
     assert [i.TaskInstanceState for i in instances] == ["SUCCEED", "SUCCEED"]
     assert [stdout_of(client, job_id, "t", index) for index in (0, 1)] == ["0\n", "1\n"]
     assert {name for _, name, _ in _pilots(slurm_cluster)} - before == tried  # no node was made again
+
+
+def test_an_allocation_of_the_server_that_no_node_holds_is_cancelled(
+    on_slurm: Server, slurm_cluster: SlurmCluster, tmp_path: Path
+) -> None:
+    """Such as one whose submission the controller took but never answered, after which its node
+    failed: it would hold the cluster's resources until its time limit. The node's own is kept."""
+    gate = tmp_path / "gate"
+    client = make_client(on_slurm.endpoint)
+    before = {name for _, name, _ in _pilots(slurm_cluster)}
+
+    def new_ones() -> list[str]:
+        return [state for _, name, state in _pilots(slurm_cluster) if name not in before]
+
+    job_id = submit(client, task("t", f"while [ ! -e {gate} ]; do sleep 0.1; done"))
+    wait_for(lambda: new_ones() == ["RUNNING"], timeout=60)
+    comment = pilot_comment((on_slurm.data_dir / "runs").resolve())
+    stray = _granted(
+        slurm_cluster.run(
+            *("salloc", "--no-shell", "--job-name", "node-stray", "--comment", comment, "--nodes", "1"),
+            *("--cpus-per-task", "1", "--mem", "512M"),
+        )
+    )
+
+    wait_for(lambda: _state(slurm_cluster, stray) == "CANCELLED", timeout=30)
+    assert sorted(new_ones()) == ["CANCELLED", "RUNNING"]
+    gate.touch()
+    assert wait_job(client, job_id, timeout=60).JobState == "SUCCEED"

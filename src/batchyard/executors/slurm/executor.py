@@ -51,7 +51,7 @@ from batchyard.executors.base import (
     Usage,
 )
 from batchyard.executors.local import LocalExecutor, _Node, _Running
-from batchyard.executors.slurm.tools import ENDED, Pilot, SlurmError, SlurmJob, SlurmNode, SlurmTools
+from batchyard.executors.slurm.tools import ENDED, Pilot, SlurmError, SlurmJob, SlurmNode, SlurmTools, by_name
 from batchyard.runner.exits import Exit
 from batchyard.runner.logs import read_tail
 from batchyard.runner.main import Order, Outcome
@@ -120,7 +120,9 @@ class SlurmExecutor(LocalExecutor):
             raise SlurmError(f"its {missing} has no nodes; name one that has with --slurm-partition")
         self._hosts_due = time.monotonic() + settings.hosts_poll_s  # when they are next read
         self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
-        self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until Slurm answered)
+        self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until it is known)
+        self._asking: set[str] = set()  # nodes whose allocation is being asked for (salloc, sbatch)
+        self._cancelled: set[str] = set()  # pilots cancelled, until squeue shows them ended
         # Attempts being cancelled -> when their steps are due SIGKILL (None: SIGTERM not sent yet).
         self._terminating: dict[int, float | None] = {}
         # Failed steps waiting for the next look at their pilots: a step also fails when its node ends.
@@ -195,6 +197,7 @@ class SlurmExecutor(LocalExecutor):
                 continue
             self._nodes[node.node_id] = self._pilot_node(node.node_id, workspace, node.resources)
             self._pilots[node.node_id] = None
+            self._asking.add(node.node_id)
             future = self._slurm.submit(self._tools.submit_pilot, node.node_id, node.resources, self._comment)
             future.add_done_callback(functools.partial(self._on_submitted, node.node_id))
 
@@ -203,6 +206,7 @@ class SlurmExecutor(LocalExecutor):
         self._loop_or_fail().call_soon_threadsafe(self._submitted, node_id, done)
 
     def _submitted(self, node_id: str, done: Future[Pilot]) -> None:
+        self._asking.discard(node_id)
         try:
             pilot = done.result()
         except SlurmError as exc:
@@ -210,7 +214,7 @@ class SlurmExecutor(LocalExecutor):
             self._emit(NodeFailed(node_id, time.time(), f"The node's allocation was refused: {exc}."))
             return
         if node_id not in self._pilots:  # retired while Slurm was asked
-            self._slurm.submit(self._tools.cancel, [pilot.job_id])
+            self._cancel_pilots([pilot.job_id])
             return
         self._pilots[node_id] = pilot.job_id
         if pilot.running:
@@ -230,8 +234,7 @@ class SlurmExecutor(LocalExecutor):
         jobs = [job for node_id in node_ids if (job := self._pilots.pop(node_id, None)) is not None]
         workspaces = [node.workspace for node_id in node_ids if (node := self._nodes.get(node_id))]
         super().retire(node_ids)
-        if jobs:
-            self._slurm.submit(self._tools.cancel, jobs)
+        self._cancel_pilots(jobs)
         for workspace in workspaces:
             self._io.submit(_remove_step_logs, workspace)
 
@@ -245,7 +248,7 @@ class SlurmExecutor(LocalExecutor):
         and so is what is left of its allocation (one requeued, or suspended)."""
         job_id = self._pilots.pop(node_id, None)
         if job_id is not None:
-            self._slurm.submit(self._tools.cancel, [job_id])
+            self._cancel_pilots([job_id])
         node = self._nodes.pop(node_id, None)
         if node is None:
             return
@@ -422,12 +425,13 @@ class SlurmExecutor(LocalExecutor):
 
     def reattach(self, nodes: Sequence[AttachedNode], attempts: Sequence[AttachedAttempt]) -> None:
         """Pilots are found by name (a node the server never heard was ready may have one already);
-        one that is gone is lost, and pilots of ours no node knows are cancelled."""
+        one that is gone is lost, and allocations of ours no node holds are cancelled."""
         try:
-            jobs = self._tools.jobs(self._comment)
+            found = self._tools.jobs(self._comment)
         except SlurmError as exc:  # the poll finds them once the controller answers
             log.warning("Slurm could not be asked for the pilots of before the restart: %s", exc)
-            jobs = None
+            found = None
+        jobs = None if found is None else by_name(found)
         for known in nodes:
             node_id = known.spec.node_id
             job = None if jobs is None else jobs.get(node_id)
@@ -442,14 +446,14 @@ class SlurmExecutor(LocalExecutor):
                 continue
             node = self._pilot_node(node_id, workspace, known.spec.resources)
             self._nodes[node_id] = node
-            self._pilots[node_id] = None if job is None else job.job_id
-            if known.handle is not None and job is not None and job.state == "RUNNING":
-                node.ready = True
-        if jobs is not None:
-            strays = [
-                job.job_id for name, job in jobs.items() if name not in self._nodes and job.state not in ENDED
-            ]
-            self._tools.cancel(strays)
+            if jobs is None:  # as the store last knew it; the poll tells how it is once Slurm answers
+                self._pilots[node_id] = _job_id(known.handle)
+                node.ready = known.handle is not None
+            else:
+                self._pilots[node_id] = None if job is None else job.job_id
+                node.ready = known.handle is not None and job is not None and job.state == "RUNNING"
+        if found is not None:
+            self._tools.cancel(self._strays(found))
         self._reattach_attempts([a for a in attempts if a.spec.node_id in self._nodes])
         for attached in attempts:
             if attached.spec.node_id not in self._nodes:
@@ -522,29 +526,49 @@ class SlurmExecutor(LocalExecutor):
         busy = self._terminating or any(not node.ready for node in self._nodes.values())
         return self._settings.poll_s if busy else self._settings.idle_poll_s
 
-    def _look(self, with_steps: bool) -> tuple[dict[str, SlurmJob], dict[str, str]]:
+    def _look(self, with_steps: bool) -> tuple[list[SlurmJob], dict[str, str]]:
         jobs = self._tools.jobs(self._comment)
-        steps = (
-            self._tools.steps(j.job_id for j in jobs.values() if j.state == "RUNNING") if with_steps else {}
-        )
+        steps = self._tools.steps(j.job_id for j in jobs if j.state == "RUNNING") if with_steps else {}
         return jobs, steps
 
-    def _apply(self, jobs: dict[str, SlurmJob]) -> None:
-        """Pilots that started are ready; those that ended are lost (or failed, if they never started)."""
+    def _apply(self, jobs: list[SlurmJob]) -> None:
+        """Pilots that started are ready; those that ended are lost (or failed, if they never started).
+        Allocations of ours that no node holds are cancelled."""
+        by_id = {job.job_id: job for job in jobs}
+        named = by_name(jobs)
         for node_id, job_id in list(self._pilots.items()):
-            if job_id is None:
-                continue  # Slurm has not answered yet
             node = self._nodes.get(node_id)
-            job = jobs.get(node_id)
-            if node is None:
+            if node_id in self._asking or node is None:
                 continue
+            if job_id is None and (found := named.get(node_id)) is not None:  # re-attached unanswered
+                job_id = self._pilots[node_id] = found.job_id
+            job = by_id.get(job_id) if job_id is not None else None
             if job is not None and job.state == "RUNNING":
-                self._started(node_id, job_id)
+                self._started(node_id, job.job_id)
             elif job is None or job.state in ENDED or node.ready:  # a started pilot never goes back
                 was_ready = node.ready
                 self._drop_node(node_id)
                 event = NodeLost if was_ready else NodeFailed
                 self._emit(event(node_id, time.time(), _gone(job)))
+        strays = self._strays(jobs)
+        if strays:
+            log.warning("cancelling allocations of this server that no compute node holds: %s", strays)
+            self._cancel_pilots(strays)
+
+    def _strays(self, jobs: list[SlurmJob]) -> list[str]:
+        """Live jobs of ours that are no node's pilot, and no node's whose allocation is being asked
+        for: one whose submission was taken but never answered (``sbatch`` or ``salloc`` timed out;
+        its node then failed), a pilot left by a crash before its node was stored, or one cancelled
+        moments ago. Left alone, they would hold the cluster's resources until their time limit."""
+        live = {job.job_id: job for job in jobs if job.state not in ENDED}
+        self._cancelled &= live.keys()  # until the controller shows them ended
+        known = self._cancelled | set(self._pilots.values())
+        return [i for i, job in live.items() if i not in known and job.name not in self._asking]
+
+    def _cancel_pilots(self, job_ids: list[str]) -> None:
+        if job_ids:
+            self._cancelled.update(job_ids)
+            self._slurm.submit(self._tools.cancel, job_ids)
 
     def _clear_ended(self, groups: set[int]) -> None:
         """Wrappers' process numbers are the nodes', not this machine's; a step's end clears its own."""
@@ -559,7 +583,7 @@ def cancel_pilots(runs_dir: Path, env: Mapping[str, str]) -> None:
     """End every pilot of a data dir's server, for whatever discards the data dir (allocations outlive
     a stopped server by design)."""
     tools = SlurmTools(None, env)
-    tools.cancel([job.job_id for job in tools.jobs(pilot_comment(runs_dir)).values()])
+    tools.cancel([job.job_id for job in tools.jobs(pilot_comment(runs_dir))])
 
 
 def _this_machine(address: str) -> bool:
@@ -568,6 +592,11 @@ def _this_machine(address: str) -> bool:
     with contextlib.suppress(ValueError):
         return ipaddress.ip_address(address).is_loopback
     return False
+
+
+def _job_id(handle: str | None) -> str | None:
+    """The pilot's job id in a node's durable handle (``slurm:<job id>``, given when it was ready)."""
+    return handle.removeprefix("slurm:") if handle is not None else None
 
 
 def _gone(job: SlurmJob | None) -> str:

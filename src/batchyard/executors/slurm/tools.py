@@ -127,7 +127,7 @@ class SlurmTools:
 
     def _allocate_now(self, shape: list[str]) -> str | None:
         """The job id of an allocation granted in the controller's answer, or None where it was not
-        (it then leaves a FAILED record of the name, which ``jobs`` ranks below a live one)."""
+        (it then leaves a FAILED record of the name, which ``by_name`` ranks below a live one)."""
         try:
             done = subprocess.run(
                 ["salloc", "--immediate", "--no-shell", *shape],
@@ -143,17 +143,15 @@ class SlurmTools:
         granted = _GRANTED.search(done.stderr)
         return granted.group(1) if done.returncode == 0 and granted else None
 
-    def jobs(self, comment: str) -> dict[str, SlurmJob]:
-        """Our jobs (this user's, carrying ``comment``) by name, in one call."""
+    def jobs(self, comment: str) -> list[SlurmJob]:
+        """Our jobs (this user's, carrying ``comment``), ended ones still listed included, in one call."""
         fields = _SEP.join(("%i", "%j", "%T", "%N", "%r", "%k"))
         argv = ["squeue", "--noheader", "--me", "--all", "--states", "all", "--format", fields]
-        found: dict[str, SlurmJob] = {}
+        found = []
         for line in self._run(argv).splitlines():
             parts = line.split(_SEP, 5)
             if len(parts) == 6 and parts[5] == comment:
-                job = SlurmJob(*parts[:5])
-                if job.name not in found or _rank(job) > _rank(found[job.name]):
-                    found[job.name] = job
+                found.append(SlurmJob(*parts[:5]))
         return found
 
     def steps(self, job_ids: Iterable[str]) -> dict[str, str]:
@@ -200,9 +198,18 @@ class SlurmTools:
         return done.stdout
 
 
+def by_name(jobs: Iterable[SlurmJob]) -> dict[str, SlurmJob]:
+    """Each name's likeliest pilot, whatever order squeue listed them in (``SQUEUE_SORT`` is the
+    user's): a live job over an ended one (an allocation that could not start at once leaves a FAILED
+    record of its name), then the newer."""
+    found: dict[str, SlurmJob] = {}
+    for job in jobs:
+        if job.name not in found or _rank(job) > _rank(found[job.name]):
+            found[job.name] = job
+    return found
+
+
 def _rank(job: SlurmJob) -> tuple[bool, int]:
-    """Which of two jobs of one name is the pilot: a live one over an ended one (an allocation that
-    could not start at once leaves a FAILED record), then the newer."""
     return job.state not in ENDED, int(job.job_id) if job.job_id.isdigit() else -1
 
 
