@@ -338,8 +338,8 @@ class Placements:
 
 def placements(cluster: Cluster, rounds: int) -> Placements:
     """One node placed by the server, one allocation by sbatch and one by salloc, in turn (the server
-    first in even rounds, last in odd ones), each after a random pause (the same pauses for all, in
-    a fixed sequence)."""
+    first in even rounds, last in odd ones), each after a random pause drawn from one sequence that
+    is the same in every run."""
     got = Placements()
     pauses = random.Random(NAME)
     with slurm_server(cluster, compute_envs=rounds + 10) as server:
