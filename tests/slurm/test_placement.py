@@ -31,6 +31,12 @@ from slurm.helpers import on_whole_nodes
 
 
 @pytest.fixture
+def sorted_by_state(tmp_path: Path, slurm_cluster: SlurmCluster) -> Iterator[Server]:
+    """A server whose user has squeue list jobs by state, pending ones before failed ones."""
+    yield from running(Server(tmp_path / "data", executor="slurm", extra_env={"SQUEUE_SORT": "-t"}))
+
+
+@pytest.fixture
 def full(slurm_cluster: SlurmCluster) -> Iterator[list[str]]:
     """Both Slurm nodes held by allocations of someone else (job ids), cancelled after the test."""
     held: list[str] = []
@@ -81,19 +87,13 @@ def test_on_a_cluster_with_room_a_node_is_held_without_a_batch_script(
     gate = tmp_path / "gate"
     client = make_client(on_slurm.endpoint)
     job_id = submit(client, on_whole_nodes(f"while [ ! -e {gate} ]; do sleep 0.1; done"))
-    running = wait_for(
+    held = wait_for(
         lambda: len(found := [p for p in _pilots(slurm_cluster) if p[2] == "RUNNING"]) == 2 and found,
         timeout=60,
     )
-    assert [_batch_flag(slurm_cluster, job) for job, _, _ in running] == ["0", "0"]
+    assert [_batch_flag(slurm_cluster, job) for job, _, _ in held] == ["0", "0"]
     gate.touch()
     assert wait_job(client, job_id, timeout=60).JobState == "SUCCEED"
-
-
-@pytest.fixture
-def sorted_by_state(tmp_path: Path, slurm_cluster: SlurmCluster) -> Iterator[Server]:
-    """A server whose user has squeue list jobs by state, pending ones before failed ones."""
-    yield from running(Server(tmp_path / "data", executor="slurm", extra_env={"SQUEUE_SORT": "-t"}))
 
 
 def test_on_a_full_cluster_a_node_waits_in_the_queue_until_room_is_made(
