@@ -106,8 +106,11 @@ class Cluster:
     def env(self) -> dict[str, str]:
         return {**os.environ, "SLURM_CONF": str(self.folder / "slurm.conf")}
 
+    def call(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=60, check=False)
+
     def tool(self, *argv: str) -> str:
-        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=60, check=False)
+        done = self.call(*argv)
         if done.returncode != 0:
             raise BenchError(f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.strip()}")
         return done.stdout
@@ -123,16 +126,9 @@ class Cluster:
     def salloc_pilot(self) -> str:
         """The same allocation asked for as the server first asks: granted in the controller's answer
         or refused (``salloc --immediate --no-shell``)."""
-        done = subprocess.run(
-            [
-                *("salloc", "--immediate", "--no-shell", "--job-name", "bench-pilot", "--nodes", "1"),
-                *("--ntasks", "1", "--cpus-per-task", str(NODE_CPUS), "--mem", f"{NODE_MEMORY_MB}M"),
-            ],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        done = self.call(
+            *("salloc", "--immediate", "--no-shell", "--job-name", "bench-pilot", "--nodes", "1"),
+            *("--ntasks", "1", "--cpus-per-task", str(NODE_CPUS), "--mem", f"{NODE_MEMORY_MB}M"),
         )
         granted = re.search(r"Granted job allocation (\d+)", done.stderr)
         if done.returncode != 0 or granted is None:

@@ -66,6 +66,7 @@ from batchyard.storage.store import ObjectStore
 log = logging.getLogger(__name__)
 
 _STEP_PREFIX = "attempt-"
+_HANDLE_PREFIX = "slurm:"  # a node's durable handle: this and its pilot's job id
 LOST_WITH_NODE = "The compute node's Slurm allocation ended while the attempt ran on it."
 UNRESPONSIVE = "A job step on the node's Slurm allocation ended without an exit code; the node is given up."
 # For this long after a pilot is submitted, look every _EAGER_POLL_S: slurmctld's scheduling pass
@@ -227,7 +228,7 @@ class SlurmExecutor(LocalExecutor):
         node = self._nodes[node_id]
         if not node.ready:
             node.ready = True
-            self._emit(NodeReady(node_id, time.time(), f"slurm:{job_id}"))
+            self._emit(NodeReady(node_id, time.time(), f"{_HANDLE_PREFIX}{job_id}"))
             self._start_next(node)
 
     def retire(self, node_ids: Sequence[str]) -> None:
@@ -596,7 +597,7 @@ def _this_machine(address: str) -> bool:
 
 def _job_id(handle: str | None) -> str | None:
     """The pilot's job id in a node's durable handle (``slurm:<job id>``, given when it was ready)."""
-    return handle.removeprefix("slurm:") if handle is not None else None
+    return handle.removeprefix(_HANDLE_PREFIX) if handle is not None else None
 
 
 def _gone(job: SlurmJob | None) -> str:

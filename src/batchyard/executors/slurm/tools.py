@@ -129,16 +129,9 @@ class SlurmTools:
         """The job id of an allocation granted in the controller's answer, or None where it was not
         (it then leaves a FAILED record of the name, which ``by_name`` ranks below a live one)."""
         try:
-            done = subprocess.run(
-                ["salloc", "--immediate", "--no-shell", *shape],
-                env=dict(self.env),
-                capture_output=True,
-                text=True,
-                timeout=_TIMEOUT_S,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("salloc failed; the pilot waits in the queue instead: %s", exc)
+            done = self._call(["salloc", "--immediate", "--no-shell", *shape])
+        except SlurmError as exc:
+            log.warning("the pilot waits in the queue instead: %s", exc)
             return None
         granted = _GRANTED.search(done.stderr)
         return granted.group(1) if done.returncode == 0 and granted else None
@@ -187,15 +180,19 @@ class SlurmTools:
             self._run(["scancel", *flags, *ids], check=False)
 
     def _run(self, argv: list[str], check: bool = True) -> str:
+        done = self._call(argv)
+        if check and done.returncode != 0:
+            raise SlurmError(f"{argv[0]} exited with {done.returncode}: {done.stderr.strip()}")
+        return done.stdout
+
+    def _call(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        """The tool's exit status and output; a tool that cannot be run or hangs is a ``SlurmError``."""
         try:
-            done = subprocess.run(
+            return subprocess.run(
                 argv, env=dict(self.env), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SlurmError(f"{argv[0]} failed: {exc}") from None
-        if check and done.returncode != 0:
-            raise SlurmError(f"{argv[0]} exited with {done.returncode}: {done.stderr.strip()}")
-        return done.stdout
 
 
 def by_name(jobs: Iterable[SlurmJob]) -> dict[str, SlurmJob]:
