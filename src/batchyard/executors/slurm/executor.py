@@ -51,6 +51,7 @@ from batchyard.executors.base import (
     Usage,
 )
 from batchyard.executors.local import LocalExecutor, _Node, _Running
+from batchyard.executors.slurm import known_nodes
 from batchyard.executors.slurm.tools import ENDED, Pilot, SlurmError, SlurmJob, SlurmNode, SlurmTools, by_name
 from batchyard.runner.exits import Exit
 from batchyard.runner.logs import read_tail
@@ -116,10 +117,13 @@ class SlurmExecutor(LocalExecutor):
         self._comment = pilot_comment(runs_dir)
         self._hosts: list[Host] = []
         self.elsewhere: list[str] = []  # the partition's nodes on other machines than this one
-        if not self._adopt(self._tools.nodes()):
+        self._known_nodes = runs_dir / "slurm-nodes.json"
+        self._hosts_read = True  # False while the hosts are those kept from an earlier start
+        if not self._adopt(self._first_nodes()):
             missing = f"partition {settings.partition}" if settings.partition else "default partition"
             raise SlurmError(f"its {missing} has no nodes; name one that has with --slurm-partition")
-        self._hosts_due = time.monotonic() + settings.hosts_poll_s  # when they are next read
+        # When the hosts are next read: at the first look if they were not read now.
+        self._hosts_due = time.monotonic() + (settings.hosts_poll_s if self._hosts_read else 0.0)
         self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
         self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until it is known)
         self._asking: set[str] = set()  # nodes whose allocation is being asked for (salloc, sbatch)
@@ -138,13 +142,34 @@ class SlurmExecutor(LocalExecutor):
     def hosts(self) -> Sequence[Host]:
         return self._hosts
 
+    def _first_nodes(self) -> list[SlurmNode]:
+        """The partition's nodes at start-up; if the controller does not answer, those an earlier start
+        read (kept in the runs folder), so a server restarted with its cluster still starts."""
+        try:
+            return self._tools.nodes()
+        except SlurmError as exc:
+            kept = known_nodes.load(self._known_nodes)
+            if not kept:
+                raise SlurmError(f"{exc} (and no earlier start of this server read its partition)") from None
+            log.warning(
+                "Slurm did not list the partition's nodes at start-up; taking the %d it had when last read,"
+                " and reading them again until it answers: %s",
+                len(kept),
+                exc,
+            )
+            self._hosts_read = False
+            return kept
+
     def _adopt(self, nodes: Sequence[SlurmNode]) -> bool:
-        """Take the partition's nodes as the hosts if they changed; whether they did."""
+        """Take the partition's nodes as the hosts if they changed, and keep them for a start while
+        the controller does not answer; whether they changed."""
         self.elsewhere = sorted(n.name for n in nodes if not _this_machine(n.address))
         hosts = [Host(n.name, n.capacity) for n in nodes]
         if hosts == self._hosts:
             return False
         self._hosts = hosts
+        if self._hosts_read:
+            known_nodes.save(self._known_nodes, nodes)
         return True
 
     async def start(self, sink: EventSink) -> None:
@@ -491,15 +516,20 @@ class SlurmExecutor(LocalExecutor):
     async def _read_hosts(self, loop: asyncio.AbstractEventLoop) -> None:
         """A partition found empty (being reconfigured, or emptied by mistake) keeps the hosts it had,
         so no waiting node fails for want of a host meanwhile."""
-        self._hosts_due = time.monotonic() + self._settings.hosts_poll_s
+        settings = self._settings
+        self._hosts_due = time.monotonic() + settings.hosts_poll_s
         try:
             nodes = await loop.run_in_executor(self._slurm, self._tools.nodes)
         except SlurmError as exc:
             log.warning("Slurm did not list the partition's nodes; keeping the hosts known: %s", exc)
+            if not self._hosts_read:  # kept from an earlier start: asked for again soon
+                self._hosts_due = time.monotonic() + min(settings.hosts_poll_s, settings.idle_poll_s)
             return
         if not nodes:
             log.warning("the Slurm partition lists no nodes; keeping the hosts known")
-        elif self._adopt(nodes):
+            return
+        self._hosts_read = True
+        if self._adopt(nodes):
             self._emit(HostsChanged(time.time(), tuple(self._hosts)))
 
     def _signal_steps(self, due: list[int], steps: dict[str, str], now: float) -> None:
