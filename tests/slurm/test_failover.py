@@ -5,7 +5,6 @@ The servers here put their nodes on the session's cluster whatever BATCHYARD_TES
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from conftest import (
@@ -18,14 +17,7 @@ from conftest import (
     wait_for,
     wait_job,
 )
-from slurm.helpers import on_whole_nodes
-
-
-def _attempts(server: Server) -> list[tuple[int, str, str]]:
-    """(instance index, state, reason) of every attempt the store recorded, in order."""
-    with sqlite3.connect(f"file:{server.data_dir / 'batchyard.db'}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT idx, state, reason FROM attempts ORDER BY pk").fetchall()
-    return [(int(idx), str(state), str(reason or "")) for idx, state, reason in rows]
+from slurm.helpers import attempts, on_whole_nodes
 
 
 def _pilot_nodes(cluster: SlurmCluster) -> dict[str, str]:
@@ -45,13 +37,13 @@ def test_a_job_survives_the_loss_of_a_slurm_node(
     command = f"while [ ! -e {gate} ]; do sleep 0.1; done; echo done $BATCH_TASK_INSTANCE_INDEX"
     job_id = submit(client, on_whole_nodes(command, MaxRetryCount=0))
     pilots = wait_for(lambda: len(found := _pilot_nodes(slurm_cluster)) == 2 and found, timeout=60)
-    wait_for(lambda: len(_attempts(on_slurm)) == 2, timeout=30)
+    wait_for(lambda: len(attempts(on_slurm)) == 2, timeout=30)
     lost = sorted(set(pilots.values()))[0]
 
     slurm_cluster.kill_node(lost)
     try:
         # Its retry waits for a node: the other one is busy until the gate opens.
-        wait_for(lambda: any(state == "FAILED" for _, state, _ in _attempts(on_slurm)), 90, interval=0.5)
+        wait_for(lambda: any(state == "FAILED" for _, state, _ in attempts(on_slurm)), 90, interval=0.5)
         gate.touch()
         assert wait_job(client, job_id, timeout=120).JobState == "SUCCEED"
     finally:
@@ -59,12 +51,12 @@ def test_a_job_survives_the_loss_of_a_slurm_node(
 
     # Until its controller notices the loss, Slurm may give the retry a new allocation on the lost
     # host; that attempt is lost with it and retried once more, as a SYSTEM fault again.
-    attempts = _attempts(on_slurm)
-    failed = [a for a in attempts if a[1] != "SUCCEED"]
-    assert failed and "allocation ended" in failed[0][2], attempts
-    assert len({idx for idx, _, _ in failed}) == 1, attempts
-    assert all(state == "FAILED" and "compute node" in reason for _, state, reason in failed), attempts
-    assert sorted(idx for idx, state, _ in attempts if state == "SUCCEED") == [0, 1]
+    recorded = attempts(on_slurm)
+    failed = [a for a in recorded if a[1] != "SUCCEED"]
+    assert failed and "allocation ended" in failed[0][2], recorded
+    assert len({idx for idx, _, _ in failed}) == 1, recorded
+    assert all(state == "FAILED" and "compute node" in reason for _, state, reason in failed), recorded
+    assert sorted(idx for idx, state, _ in recorded if state == "SUCCEED") == [0, 1]
 
 
 def test_a_server_restarted_mid_job_runs_every_instance_exactly_once(

@@ -6,17 +6,13 @@ The test changes the session cluster's partition and puts it back, whatever happ
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from tencentcloud.batch.v20170312 import batch_client
 
-from conftest import Server, SlurmCluster, call, make_client, running, submit, task, wait_for, wait_job
+from conftest import Server, SlurmCluster, call, make_client, running, submit, wait_for, wait_job
 from slurm.helpers import on_whole_nodes
 
 PARTITION = "batch"
@@ -86,37 +82,3 @@ def test_a_partition_without_nodes_is_refused_at_start(tmp_path: Path, slurm_clu
         server.start()
     said = server.log_file.read_text(errors="replace")
     assert "the Slurm cluster cannot be used: its partition nosuch has no nodes" in said, said
-
-
-@contextmanager
-def controller_away(cluster: SlurmCluster) -> Iterator[None]:
-    """slurmctld stopped (SIGSTOP): it takes connections and answers none until the block ends."""
-    controller = int((cluster.dir / "run" / "slurmctld.pid").read_text())
-    os.kill(controller, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(controller, signal.SIGCONT)
-
-
-def test_a_server_started_while_the_controller_does_not_answer_runs_jobs_once_it_does(
-    tmp_path: Path, slurm_cluster: SlurmCluster
-) -> None:
-    """A server restarted together with its cluster starts with the partition it read before, and runs
-    jobs once the controller answers; one that never read the partition cannot start, and says why."""
-    server = Server(tmp_path / "data", executor="slurm")
-    with controller_away(slurm_cluster), pytest.raises(RuntimeError, match="server exited"):
-        server.start()
-    said = server.log_file.read_text(errors="replace")
-    assert "no earlier start of this server read its partition" in said, said
-
-    with contextmanager(running)(server):  # a start that reads the partition
-        pass
-    with contextlib.ExitStack() as stack:
-        with controller_away(slurm_cluster):
-            stack.enter_context(contextmanager(running)(server))
-            client = make_client(server.endpoint)
-            job_id = submit(client, task("t", "echo ran", TaskInstanceNum=2))
-        assert wait_job(client, job_id, timeout=90).JobState == "SUCCEED"
-    said = server.log_file.read_text(errors="replace")
-    assert "Slurm did not list the partition's nodes at start-up; taking the 2 it had" in said, said

@@ -52,7 +52,17 @@ from batchyard.executors.base import (
 )
 from batchyard.executors.local import LocalExecutor, _Node, _Running
 from batchyard.executors.slurm import known_nodes
-from batchyard.executors.slurm.tools import ENDED, Pilot, SlurmError, SlurmJob, SlurmNode, SlurmTools, by_name
+from batchyard.executors.slurm.tools import (
+    ENDED,
+    ControllerAway,
+    Pilot,
+    SlurmError,
+    SlurmJob,
+    SlurmNode,
+    SlurmTools,
+    by_name,
+    controller_away,
+)
 from batchyard.runner.exits import Exit
 from batchyard.runner.logs import read_tail
 from batchyard.runner.main import Order, Outcome
@@ -80,7 +90,7 @@ _TO_LOGS = ("/bin/sh", "-c", 'exec >"$1" 2>"$2"; shift 2; exec "$@"', "batchyard
 # What slurmstepd writes to a step's output when it kills the step, or a process of it, for memory
 # (jobacct_gather's OverMemoryKill; task/cgroup's OOM killer); and how far back to look.
 _MEMORY_KILLS = (b"exceeded memory limit", b"oom-kill event")
-_STEPD_TAIL_BYTES = 4096
+_LOG_TAIL_BYTES = 4096  # how much of a step daemon's or srun's output is read
 _SIGKILLED = SHELL_SIGNAL_BASE + signal.SIGKILL  # the exit code of a SIGKILLed command, as a shell says
 
 
@@ -127,6 +137,10 @@ class SlurmExecutor(LocalExecutor):
         self._slurm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm")
         self._pilots: dict[str, str | None] = {}  # node id -> its job id (None until it is known)
         self._asking: set[str] = set()  # nodes whose allocation is being asked for (salloc, sbatch)
+        # Nodes whose asking the controller did not answer: asked again at the next look it answers. What
+        # it made of those requests, if it read them late, is cancelled as strays: a late ``salloc``'s
+        # allocation, which the controller kills itself as it cannot answer, is no pilot to take.
+        self._unanswered: set[str] = set()
         self._cancelled: set[str] = set()  # pilots cancelled, until squeue shows them ended
         # Attempts being cancelled -> when their steps are due SIGKILL (None: SIGTERM not sent yet).
         self._terminating: dict[int, float | None] = {}
@@ -223,9 +237,13 @@ class SlurmExecutor(LocalExecutor):
                 continue
             self._nodes[node.node_id] = self._pilot_node(node.node_id, workspace, node.resources)
             self._pilots[node.node_id] = None
-            self._asking.add(node.node_id)
-            future = self._slurm.submit(self._tools.submit_pilot, node.node_id, node.resources, self._comment)
-            future.add_done_callback(functools.partial(self._on_submitted, node.node_id))
+            self._ask(node.node_id, node.resources)
+
+    def _ask(self, node_id: str, resources: Resources) -> None:
+        """Ask the controller for the node's allocation, in the Slurm thread."""
+        self._asking.add(node_id)
+        future = self._slurm.submit(self._tools.submit_pilot, node_id, resources, self._comment)
+        future.add_done_callback(functools.partial(self._on_submitted, node_id))
 
     def _on_submitted(self, node_id: str, done: Future[Pilot]) -> None:
         """In the Slurm thread: hand the answer to the event loop."""
@@ -235,6 +253,11 @@ class SlurmExecutor(LocalExecutor):
         self._asking.discard(node_id)
         try:
             pilot = done.result()
+        except ControllerAway as exc:
+            if node_id in self._pilots:  # not retired meanwhile
+                self._unanswered.add(node_id)
+                log.warning("Slurm did not answer for node %s; asked again once it does: %s", node_id, exc)
+            return
         except SlurmError as exc:
             self._drop_node(node_id)
             self._emit(NodeFailed(node_id, time.time(), f"The node's allocation was refused: {exc}."))
@@ -258,6 +281,7 @@ class SlurmExecutor(LocalExecutor):
 
     def retire(self, node_ids: Sequence[str]) -> None:
         jobs = [job for node_id in node_ids if (job := self._pilots.pop(node_id, None)) is not None]
+        self._unanswered.difference_update(node_ids)
         workspaces = [node.workspace for node_id in node_ids if (node := self._nodes.get(node_id))]
         super().retire(node_ids)
         self._cancel_pilots(jobs)
@@ -273,6 +297,7 @@ class SlurmExecutor(LocalExecutor):
         """The node is gone: attempts waiting for it are lost with it (its running one ends by itself),
         and so is what is left of its allocation (one requeued, or suspended)."""
         job_id = self._pilots.pop(node_id, None)
+        self._unanswered.discard(node_id)
         if job_id is not None:
             self._cancel_pilots([job_id])
         node = self._nodes.pop(node_id, None)
@@ -329,7 +354,7 @@ class SlurmExecutor(LocalExecutor):
             {**env, **self._srun_env},
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, _srun_log(workspace), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                (os.POSIX_SPAWN_OPEN, 1, _srun_log(workspace), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
                 (os.POSIX_SPAWN_DUP2, 1, 2),
             ],
             setsid=True,
@@ -373,6 +398,18 @@ class SlurmExecutor(LocalExecutor):
             return
         self._confirm(attempt, ended)
 
+    def _step_unanswered(self, attempt: _Running) -> bool:
+        """Whether the attempt's step never began because the controller did not answer its ``srun``
+        (which asks it to confirm the allocation and to make the step): its command never ran, so it
+        is launched again, as a restart launches an attempt that never began."""
+        if self._exits.begun(attempt.paths.job_folder, attempt.spec.attempt_pk) is not None:
+            return False
+        try:
+            said = read_tail(_srun_log(attempt.workspace), _LOG_TAIL_BYTES)
+        except OSError:
+            return False
+        return controller_away(said.decode(errors="replace"))
+
     def _memory_kill(self, attempt: _Running) -> int | None:
         """The node's memory (GiB) if Slurm killed the step for using more, as its step daemon says in
         the step's output: jobacct_gather's ``OverMemoryKill`` kills the whole step (the wrapper too,
@@ -383,7 +420,7 @@ class SlurmExecutor(LocalExecutor):
         if job_id is None or node is None:
             return None
         try:
-            tail = read_tail(_stepd_log(attempt.workspace), _STEPD_TAIL_BYTES)
+            tail = read_tail(_stepd_log(attempt.workspace), _LOG_TAIL_BYTES)
         except OSError:
             return None
         step = f"StepId={job_id}.".encode()
@@ -398,10 +435,17 @@ class SlurmExecutor(LocalExecutor):
 
         A step that left no exit code on a node Slurm still counts as running had its node fail
         under it (a host gone, a slurmd that does not answer): the node is given up and replaced
-        at once, rather than handed the next attempt while Slurm takes its time to notice.
+        at once, rather than handed the next attempt while Slurm takes its time to notice. A step
+        that never began because the controller did not answer is launched again instead.
         """
         node_id = attempt.spec.node_id
         if node_id in self._nodes and ended is None:
+            if self._step_unanswered(attempt):
+                pk = attempt.spec.attempt_pk
+                log.warning("attempt %s: Slurm did not answer its srun; launched again", pk)
+                self._exits.expect([pk])
+                self._spawn_one(attempt.spec, attempt.workspace, start_next=True)
+                return
             self._drop_node(node_id)
             self._emit(NodeLost(node_id, time.time(), UNRESPONSIVE))
         if node_id not in self._nodes:
@@ -571,6 +615,10 @@ class SlurmExecutor(LocalExecutor):
             node = self._nodes.get(node_id)
             if node_id in self._asking or node is None:
                 continue
+            if node_id in self._unanswered:  # the controller answers again: asked again
+                self._unanswered.discard(node_id)
+                self._ask(node_id, node.resources)
+                continue
             if job_id is None and (found := named.get(node_id)) is not None:  # re-attached unanswered
                 job_id = self._pilots[node_id] = found.job_id
             job = by_id.get(job_id) if job_id is not None else None
@@ -643,7 +691,7 @@ def _stepd_log(workspace: Workspace) -> str:
 
 
 def _srun_log(workspace: Workspace) -> str:
-    """Where ``srun`` itself writes, on the server's side."""
+    """Where ``srun`` itself writes, on the server's side: the node's latest attempt's only."""
     return f"{workspace.workdir}.srun"
 
 

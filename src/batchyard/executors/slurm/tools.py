@@ -42,6 +42,11 @@ class SlurmError(Exception):
     """A Slurm tool failed; the message is what it printed."""
 
 
+class ControllerAway(SlurmError):
+    """The controller did not answer (restarting, failing over, overloaded): asking again later may
+    succeed, where a refusal of the request would be refused again."""
+
+
 @dataclass(frozen=True)
 class SlurmNode:
     name: str
@@ -118,9 +123,7 @@ class SlurmTools:
         for delay in _RESUBMIT_DELAYS_S:
             try:
                 return Pilot(self._run(sbatch).strip().split(";")[0], running=False)
-            except SlurmError as exc:
-                if not any(sign in str(exc) for sign in _CONTROLLER_AWAY):
-                    raise
+            except ControllerAway as exc:
                 log.warning("sbatch will be tried again in %s s: %s", delay, exc)
                 time.sleep(delay)
         return Pilot(self._run(sbatch).strip().split(";")[0], running=False)
@@ -182,7 +185,10 @@ class SlurmTools:
     def _run(self, argv: list[str], check: bool = True) -> str:
         done = self._call(argv)
         if check and done.returncode != 0:
-            raise SlurmError(f"{argv[0]} exited with {done.returncode}: {done.stderr.strip()}")
+            said = done.stderr.strip()
+            raise (ControllerAway if controller_away(said) else SlurmError)(
+                f"{argv[0]} exited with {done.returncode}: {said}"
+            )
         return done.stdout
 
     def _call(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -191,8 +197,15 @@ class SlurmTools:
             return subprocess.run(
                 argv, env=dict(self.env), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+        except subprocess.TimeoutExpired as exc:
+            raise ControllerAway(f"{argv[0]} failed: {exc}") from None
+        except OSError as exc:
             raise SlurmError(f"{argv[0]} failed: {exc}") from None
+
+
+def controller_away(said: str) -> bool:
+    """Whether a Slurm tool's error output says that the controller did not answer."""
+    return any(sign in said for sign in _CONTROLLER_AWAY)
 
 
 def by_name(jobs: Iterable[SlurmJob]) -> dict[str, SlurmJob]:
