@@ -5,23 +5,19 @@ fetches an object written again."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from batchyard.executors.base import AttemptFinished
 
-from .harness import Harness, local_backend, started
+from .harness import Harness
 from .test_local_staging_ahead import BUCKET, assert_succeeded, launch_mapped, put_object, read_object
 
 READ = "mkdir out && cp in/x.txt out/"
 
 
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    with started(local_backend(tmp_path)) as harness:
-        yield harness
+pytestmark = pytest.mark.parametrize("harness", ["local"], indirect=True)  # conftest's fixture
 
 
 async def run_mapped(harness: Harness, pk: int, command: str) -> None:

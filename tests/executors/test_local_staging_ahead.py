@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,12 @@ from batchyard.domain.attempts import DataPlan, Failure
 from batchyard.executors.base import AttemptFinished, AttemptStarted
 from batchyard.executors.local import CANCELLED_BEFORE_START
 
-from .harness import Harness, attempt, local_backend, started
+from .harness import Harness, attempt
 
 BUCKET = "ahead-1250000000"
 
 
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    with started(local_backend(tmp_path)) as harness:
-        yield harness
+pytestmark = pytest.mark.parametrize("harness", ["local"], indirect=True)  # conftest's fixture
 
 
 def put_object(root: Path, key: str, text: str) -> None:
