@@ -33,14 +33,16 @@ def read_object(root: Path, key: str) -> str:
     return (root / "cos" / BUCKET / key).read_text()
 
 
-def launch_mapped(harness: Harness, pk: int, command: str, source: str, local: str) -> None:
-    """An attempt whose input ``source`` (a key) is staged at ``local``, and whose ``out/`` folder (in
-    its working folder) is uploaded under ``results/<pk>/``."""
+def launch_mapped(
+    harness: Harness, pk: int, command: str, source: str, local: str, task_name: str = "task"
+) -> None:
+    """An attempt of ``task_name`` whose input ``source`` (a key) is staged at ``local``, and whose
+    ``out/`` folder (in its working folder) is uploaded under ``results/<pk>/``."""
     data = DataPlan(
         inputs=((f"cos://{BUCKET}/{source}", local),),
         outputs=(("out/", f"cos://{BUCKET}/results/{pk}/"),),
     )
-    spec = dataclasses.replace(attempt(pk, command), data=data)
+    spec = dataclasses.replace(attempt(pk, command), data=data, task_name=task_name)
     harness.launched[pk] = spec
     harness.executor.launch([spec])
 

@@ -52,6 +52,7 @@ from batchyard.runner.logs import read_tail, upload_logs
 from batchyard.runner.node_sandbox import HoldFailed, NodeSandbox, held_sandboxes, hold, holder_argv
 from batchyard.runner.outcome import LOST, classify_error, classify_exit
 from batchyard.runner.paths import AttemptPaths
+from batchyard.runner.recent_versions import RecentVersions
 from batchyard.runner.sandbox import NO_ISOLATION, Isolation, terminate_commands
 from batchyard.runner.staging import (
     NodeData,
@@ -133,6 +134,7 @@ class LocalExecutor:
         # SIGTERM to attempts' process groups; in the sandbox, bwrap is spared to report the command's end
         self._terminate = _terminate_groups if isolation.sandbox is None else terminate_commands
         self._store = store
+        self._versions = RecentVersions(store)
         self._host = host
         self._kill_grace_s = kill_grace_s
         self._nodes: dict[str, _Node] = {}
@@ -427,7 +429,10 @@ class LocalExecutor:
         if not spec.data.fetches:
             return
         data = NodeData.of(node.workspace.workdir)
-        staged = self._loop_or_fail().run_in_executor(self._io, stage_ahead, self._store, spec.data, data)
+        version_of = self._versions.lookup(spec.job_id, spec.task_name, spec.data)
+        staged = self._loop_or_fail().run_in_executor(
+            self._io, stage_ahead, self._store, spec.data, data, version_of
+        )
         node.ahead = _Ahead(spec.attempt_pk, staged)
 
     def _release_ahead(self, node: _Node, ahead: _Ahead) -> None:
@@ -520,7 +525,8 @@ class LocalExecutor:
         if ahead:
             take_staged(NodeData.of(workspace.workdir))
         elif not spec.data.empty:
-            stage_in(self._store, spec.data, NodeData.of(workspace.workdir))
+            version_of = self._versions.lookup(spec.job_id, spec.task_name, spec.data)
+            stage_in(self._store, spec.data, NodeData.of(workspace.workdir), version_of)
         sandbox = self._isolation.sandbox
         if wanted is None or sandbox is None:
             return None

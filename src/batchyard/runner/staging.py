@@ -9,9 +9,10 @@ working folder and a data area of their own, which no sandbox mounts), and the n
 takes it in with renames (``take_staged``): its inputs are fetched while the one before it runs.
 
 A package is fetched once per node and version and kept in ``<workdir>.packages/`` under the digests
-of its path and of its version (``ObjectStore.version``: the ETag on S3): 1,000 instances of a task on
-one node fetch it once and look up its version 1,000 times, and a package uploaded again under the
-same path is fetched again by the next attempt, which replaces the older copy.
+of its path and of its version (``ObjectStore.version``: the ETag on S3, looked up for a task at most
+once a second where the executor says so: ``recent_versions.py``): 1,000 instances of a task on one
+node fetch it once, and a package uploaded again under the same path is fetched again by the next
+attempt that sees its new version, which replaces the older copy.
 
 An input that names one object is kept the same way in ``<workdir>.inputs/``, for the node's next
 attempt only: mappings are the task's, so every instance of a task maps the same objects, and the
@@ -41,6 +42,7 @@ from pathlib import Path
 
 from batchyard.domain.attempts import Bind, DataPlan, Failure
 from batchyard.runner.outcome import classify_error
+from batchyard.runner.recent_versions import VersionOf
 from batchyard.runner.workspace import empty_folder
 from batchyard.storage.errors import NotFound
 from batchyard.storage.local_files import replacing
@@ -99,16 +101,18 @@ def binds(plan: DataPlan, node: NodeData) -> tuple[Bind, ...]:
     return tuple(Bind(str(node.local(p, n, kind)), p, True) for p, n, kind in found if p.startswith("/"))
 
 
-def stage_in(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
-    """Unpack the package and fetch the inputs into place, and make the output folders."""
+def stage_in(store: ObjectStore, plan: DataPlan, node: NodeData, version_of: VersionOf | None = None) -> None:
+    """Unpack the package and fetch the inputs into place, and make the output folders. ``version_of``
+    says which version of a kept object is current (``store.version`` unless given)."""
+    version_of = version_of or store.version
     if plan.package is not None:
-        unpack(_cached_package(store, plan.package, node), node.workdir)
+        unpack(_cached_package(store, plan.package, node, version_of), node.workdir)
     used: set[str] = set()
     for n, (remote, local) in enumerate(plan.inputs):
         target = node.local(local, n, "input")
         try:
             target.mkdir(parents=True, exist_ok=True)
-            used.add(_fetch(store, remote, target, node.inputs))
+            used.add(_fetch(store, remote, target, node.inputs, version_of))
         except Exception as exc:
             reason = classify_error(exc, f"The input {remote} could not be staged at {local}")
             raise StagingFailed(*reason) from None
@@ -118,14 +122,16 @@ def stage_in(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
             node.local(local, n, "output").mkdir(parents=True, exist_ok=True)
 
 
-def stage_ahead(store: ObjectStore, plan: DataPlan, node: NodeData) -> None:
+def stage_ahead(
+    store: ObjectStore, plan: DataPlan, node: NodeData, version_of: VersionOf | None = None
+) -> None:
     """Stage the plan into the node's ahead folders, emptied first (an earlier staging there may
     have been for an attempt that never ran)."""
     ahead = node.ahead()
     for folder in (ahead.workdir, ahead.area):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    stage_in(store, plan, ahead)
+    stage_in(store, plan, ahead, version_of)
 
 
 def take_staged(node: NodeData) -> None:
@@ -212,16 +218,19 @@ def _unzip(archive: Path, into: Path) -> None:
         z.extractall(into)
 
 
-def _cached_package(store: ObjectStore, remote: str, node: NodeData) -> Path:
+def _cached_package(store: ObjectStore, remote: str, node: NodeData, version_of: VersionOf) -> Path:
     """The package's current version, fetched into the node's cache the first time (a finished
     download only); older versions of it are removed."""
     path = parse_remote(remote, directory=False)
+    name = _digest(remote, 32)
     try:
-        version = store.version(path)
+        cached = node.packages / f"{name}-{_digest(version_of(path), 16)}"
+        if (
+            not cached.exists()
+        ):  # a download is named by the store itself: a version trusted lately may be gone
+            cached = node.packages / f"{name}-{_digest(store.version(path), 16)}"
     except Exception as exc:
         raise StagingFailed(*classify_error(exc, f"The package {remote} could not be fetched")) from None
-    name = _digest(remote, 32)
-    cached = node.packages / f"{name}-{_digest(version, 16)}"
     if cached.exists():
         return cached
     node.packages.mkdir(parents=True, exist_ok=True)
@@ -242,7 +251,7 @@ def _digest(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def _fetch(store: ObjectStore, remote: str, folder: Path, cache: Path) -> str:
+def _fetch(store: ObjectStore, remote: str, folder: Path, cache: Path, version_of: VersionOf) -> str:
     """A prefix (ending in /) fills the folder; a file lands in it under its own name, copied from
     the cache where its version is there. Returns the name of its entry in the cache ("" if none)."""
     path = parse_remote(remote, directory=False)
@@ -251,7 +260,7 @@ def _fetch(store: ObjectStore, remote: str, folder: Path, cache: Path) -> str:
         return ""
     target = folder / posixpath.basename(path.key)
     try:
-        version = store.version(path)
+        version = version_of(path)
     except NotFound:  # a folder named without its slash, or nothing: get says which
         store.get(path, target)
         return ""
@@ -263,7 +272,7 @@ def _fetch(store: ObjectStore, remote: str, folder: Path, cache: Path) -> str:
     except FileNotFoundError:
         pass  # not cached, or removed meanwhile by a staging for another attempt
     store.get(path, target)
-    if store.version(path) == version:  # else the bytes may be of neither version: not kept
+    if store.version(path) == version:  # asked again, always: else the bytes may be of neither version
         _keep_copy(target, cache, entry)
     return entry
 
