@@ -10,8 +10,8 @@ object had up to that long before it was staged, as an attempt staged ahead of i
 
 Never across tasks: a task that depends on another must read what that one wrote, at once. Never for a
 task whose outputs can land on an object it reads (its instances may replace it for one another, one
-after the other). And never for the check that a download was of one version only: that one is
-always asked (``staging._fetch``).
+after the other). And never to name what a node downloads into its cache, nor to check that a
+download was of one version only: those ask the store itself (``staging.py``).
 """
 
 from __future__ import annotations

@@ -225,9 +225,7 @@ def _cached_package(store: ObjectStore, remote: str, node: NodeData, version_of:
     name = _digest(remote, 32)
     try:
         cached = node.packages / f"{name}-{_digest(version_of(path), 16)}"
-        if (
-            not cached.exists()
-        ):  # a download is named by the store itself: a version trusted lately may be gone
+        if not cached.exists():  # a download is named by the store's own answer, not a trusted one
             cached = node.packages / f"{name}-{_digest(store.version(path), 16)}"
     except Exception as exc:
         raise StagingFailed(*classify_error(exc, f"The package {remote} could not be fetched")) from None
