@@ -29,6 +29,7 @@ LONG = "cos://b-1250000000.cos.ap-guangzhou.myqcloud.com"  # the same bucket, as
         ([], f"{B}/pkg/app.tgz", [f"{B}/out/"], False),
         ([f"{B}/in/x.bin"], None, [], False),
         (["s3://b/in/x.bin"], None, [f"{B}/out/"], True),  # does not parse: no shortcut
+        ([f"{B}/in/\udc80.bin"], None, [f"{B}/out/"], True),  # a lone surrogate: not UTF-8, no shortcut
     ],
 )
 def test_a_task_writes_what_it_reads_when_an_output_folder_and_a_read_path_overlap(

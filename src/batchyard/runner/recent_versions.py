@@ -65,12 +65,13 @@ class RecentVersions:
 @functools.lru_cache(maxsize=256)
 def writes_what_it_reads(plan: DataPlan) -> bool:
     """Whether an output folder of the plan holds, or lies in, one of its inputs or its package.
-    A path that does not parse counts as overlapping: it then gets no shortcut."""
+    A path that does not parse counts as overlapping: it then gets no shortcut, and its staging (in
+    the I/O pool, not here on the event loop) fails the attempt saying why."""
     try:
         reads = [parse_remote(remote, directory=False) for remote, _ in plan.inputs]
         reads += [parse_remote(plan.package, directory=False)] if plan.package is not None else []
         writes = [parse_remote(remote, directory=True) for _, remote in plan.outputs]
-    except ApiError:
+    except (ApiError, ValueError):  # ValueError: a key that is not UTF-8 (a lone surrogate)
         return True
     return any(_overlap(read, write) for read in reads for write in writes)
 
